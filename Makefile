@@ -1,0 +1,44 @@
+# Two commands matter: `make run` and `make test`. Both install what they need.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed-stamp
+
+.PHONY: install run test test-unit test-integration test-e2e asyncapi clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start broker + ordering + provisioning + billing; Ctrl-C stops all.
+run: install
+	$(BIN)/python -m services.launcher
+
+## The whole default suite: unit, store contract, broker integration, end-to-end.
+test: install
+	$(BIN)/python -m pytest -q
+
+test-unit: install
+	$(BIN)/python -m pytest -q tests/unit tests/contract
+
+test-integration: install
+	$(BIN)/python -m pytest -q tests/integration
+
+test-e2e: install
+	$(BIN)/python -m pytest -q tests/e2e
+
+## AsyncAPI documents of each service into docs/asyncapi/.
+asyncapi: install
+	mkdir -p docs/asyncapi
+	for service in ordering provisioning billing; do \
+	  $(BIN)/python -c "from services.$$service.asyncapi import asyncapi; print(asyncapi().to_specification().to_yaml())" \
+	    > docs/asyncapi/$$service.yaml || exit 1; \
+	done
+	@echo "wrote docs/asyncapi/{ordering,provisioning,billing}.yaml"
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

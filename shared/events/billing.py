@@ -1,0 +1,48 @@
+"""Events the billing service publishes on `billing.ledger`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import ClassVar, Literal
+
+from shared.events.envelope import CamelModel, Event
+from shared.events.topics import BILLING_LEDGER
+
+LedgerLineType = Literal["charge", "proration", "renewal", "credit"]
+
+
+class ChargePostedData(CamelModel):
+    charge_id: str
+    subscription_id: str
+    customer_id: str
+    csp_partner_id: str
+    type: LedgerLineType
+    amount: Decimal  # negative for credits
+    currency: str
+    period_start: datetime
+    period_end: datetime
+    invoice_id: str
+
+
+class ChargePosted(Event):
+    TOPIC: ClassVar[str] = BILLING_LEDGER
+    type: Literal["ChargePosted"] = "ChargePosted"
+    data: ChargePostedData
+
+
+class InvoiceIssuedData(CamelModel):
+    invoice_id: str
+    number: str
+    kind: Literal["invoice", "creditNote"]
+    customer_id: str
+    csp_partner_id: str
+    currency: str
+    total: Decimal
+    issued_at: datetime
+
+
+class InvoiceIssued(Event):
+    TOPIC: ClassVar[str] = BILLING_LEDGER
+    type: Literal["InvoiceIssued"] = "InvoiceIssued"
+    data: InvoiceIssuedData

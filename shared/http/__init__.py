@@ -1,0 +1,1 @@
+"""HTTP pieces all three services share: errors, auth, health, the app factory."""

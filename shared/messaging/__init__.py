@@ -1,0 +1,1 @@
+"""Kafka plumbing shared by the services: broker factory, outbox relay, inbox consumer."""

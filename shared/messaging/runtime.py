@@ -1,0 +1,95 @@
+"""Everything a service runs besides HTTP: store, broker, consumers, outbox relay.
+
+Built in the composition root (no I/O); `start()` in the HTTP lifespan connects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Annotated, Union
+
+import structlog
+from faststream.kafka import KafkaBroker
+from pydantic import Field
+
+from shared.clock import Clock
+from shared.events.envelope import Event
+from shared.messaging.consumer import EventConsumer
+from shared.messaging.kafka import publish_function
+from shared.messaging.relay import OutboxRelay
+from shared.store.port import OutboxMessage, Store
+
+log = structlog.get_logger(__name__)
+
+
+class ServiceRuntime:
+    def __init__(
+        self,
+        *,
+        name: str,
+        store: Store,
+        broker: KafkaBroker,
+        clock: Clock,
+        consumers: Iterable[EventConsumer] = (),
+        publishes: Iterable[type[Event]] = (),
+    ) -> None:
+        self.name = name
+        self.store = store
+        self.broker = broker
+        self.clock = clock
+        self.consumers = list(consumers)
+        self.ready = False
+        self._publish = publish_function(broker)
+        for consumer in self.consumers:
+            consumer.subscribe(broker, self.dead_letter)
+        _declare_publications(broker, publishes)
+        self.relay = OutboxRelay(store, self._publish_outbox, clock)
+
+    async def _publish_outbox(self, message: OutboxMessage) -> None:
+        await self._publish(message.topic, message.payload, message.headers, message.key)
+
+    async def dead_letter(self, topic: str, payload: bytes, headers: dict[str, str]) -> None:
+        await self._publish(topic, payload, headers)
+
+    async def start(self) -> None:
+        await self.store.open()
+        delay = 0.2
+        while True:  # the broker may still be starting (make run starts all at once)
+            try:
+                await self.broker.start()
+                break
+            except Exception as error:
+                log.warning("broker_connect_retry", service=self.name, error=repr(error), retry_in=delay)
+                await self.broker.stop()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        self.relay.start()
+        self.ready = True
+        log.info("service_started", service=self.name)
+
+    async def stop(self) -> None:
+        self.ready = False
+        await self.relay.stop()
+        await self.broker.stop()
+        await self.store.close()
+
+
+def _declare_publications(broker: KafkaBroker, events: Iterable[type[Event]]) -> None:
+    """Declare each produced topic with its event schemas, for the AsyncAPI document."""
+    by_topic: dict[str, list[type[Event]]] = defaultdict(list)
+    for event in events:
+        by_topic[event.TOPIC].append(event)
+    for topic, types in by_topic.items():
+        schema = (
+            types[0]
+            if len(types) == 1
+            else Annotated[Union[tuple(types)], Field(discriminator="type")]  # noqa: UP007
+        )
+        broker.publisher(
+            topic,
+            schema=schema,
+            title=topic,
+            description="Publishes " + ", ".join(t.model_fields["type"].default for t in types),
+        )

@@ -1,0 +1,250 @@
+"""In-memory `Store` for unit tests, with the same semantics as the SQLite adapter.
+
+Documents are kept as JSON text, exactly like SQLite, so whatever the fake accepts
+and returns is what production would: private copies, JSON types only. A unit of
+work holds the store's lock (one writer, like SQLite) and snapshots the state when
+it begins; rollback restores the snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.store.port import (
+    ClaimedMessage,
+    Collection,
+    Document,
+    DuplicateKey,
+    OutboxMessage,
+    Store,
+    UnitOfWork,
+)
+
+
+def _encode(doc: Document) -> str:
+    if not isinstance(doc, dict):
+        raise TypeError(f"a document is a dict, got {type(doc).__name__}")
+    return json.dumps(doc, separators=(",", ":"), allow_nan=False)
+
+
+def _utc(moment: datetime) -> datetime:
+    """Naive datetimes are taken as UTC, so both adapters compare the same way."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _check_find(equals: dict[str, Any]) -> None:
+    """Same limits as the SQLite adapter: scalar values, names usable in a JSON path."""
+    for name, wanted in equals.items():
+        if '"' in name:
+            raise ValueError(f"find cannot filter on a field named {name!r}")
+        if wanted is not None and not isinstance(wanted, str | int | float):
+            kind = type(wanted).__name__
+            raise TypeError(f"find compares str, int, float, bool or None, got {kind}")
+
+
+def _field_equals(value: Any, wanted: Any) -> bool:
+    """`find` equality as SQLite's JSON functions see it: True is not 1, None is missing."""
+    if wanted is None:
+        return value is None
+    if isinstance(wanted, bool):
+        return isinstance(value, bool) and value is wanted
+    if isinstance(wanted, int | float):
+        return isinstance(value, int | float) and not isinstance(value, bool) and value == wanted
+    return isinstance(value, str) and value == wanted
+
+
+@dataclass
+class _OutboxRow:
+    seq: int
+    message: OutboxMessage
+    lease_token: str | None = None
+    lease_until: datetime | None = None
+    sent_at: datetime | None = None
+
+
+@dataclass
+class _State:
+    """Everything a rollback must restore. Documents: collection -> key -> JSON text;
+    dicts keep insertion order and replacing a value keeps its position."""
+
+    documents: dict[str, dict[str, str]]
+    outbox: list[_OutboxRow]
+    inbox: set[tuple[str, str]]
+    sequences: dict[str, int]
+    next_outbox_seq: int
+
+    def snapshot(self) -> _State:
+        # Outbox rows are only appended inside a unit of work, so a shallow list copy is enough.
+        return _State(
+            documents={name: dict(docs) for name, docs in self.documents.items()},
+            outbox=list(self.outbox),
+            inbox=set(self.inbox),
+            sequences=dict(self.sequences),
+            next_outbox_seq=self.next_outbox_seq,
+        )
+
+
+class MemoryStore(Store):
+    def __init__(self) -> None:
+        self._state = _State(documents={}, outbox=[], inbox=set(), sequences={}, next_outbox_seq=1)
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+
+    async def _acquire(self) -> None:
+        if self._owner is not None and self._owner is asyncio.current_task():
+            raise RuntimeError("this task already holds the store (nested unit of work?)")
+        await self._lock.acquire()
+        self._owner = asyncio.current_task()
+
+    def _release(self) -> None:
+        self._owner = None
+        self._lock.release()
+
+    def unit_of_work(self) -> UnitOfWork:
+        return _MemoryUnitOfWork(self)
+
+    async def claim_outbox(
+        self, lease_token: str, limit: int, lease_until: datetime, now: datetime
+    ) -> list[ClaimedMessage]:
+        until, now = _utc(lease_until), _utc(now)
+        await self._acquire()
+        try:
+            claimed: list[ClaimedMessage] = []
+            for row in self._state.outbox:
+                if len(claimed) >= limit:
+                    break
+                if row.sent_at is None and (row.lease_until is None or row.lease_until <= now):
+                    row.lease_token, row.lease_until = lease_token, until
+                    claimed.append(ClaimedMessage(row.seq, _copy_message(row.message)))
+            return claimed
+        finally:
+            self._release()
+
+    async def mark_sent(self, lease_token: str, seqs: list[int]) -> None:
+        wanted = set(seqs)
+        await self._acquire()
+        try:
+            sent_at = datetime.now(UTC)
+            for row in self._state.outbox:
+                if row.seq in wanted and row.sent_at is None and row.lease_token == lease_token:
+                    row.sent_at = sent_at
+        finally:
+            self._release()
+
+    async def pending_outbox(self) -> int:
+        await self._acquire()
+        try:
+            return sum(1 for row in self._state.outbox if row.sent_at is None)
+        finally:
+            self._release()
+
+
+def _copy_message(message: OutboxMessage) -> OutboxMessage:
+    """Frozen, but `headers` is a dict: keep ours private (and JSON-able, as SQLite needs)."""
+    headers = json.loads(json.dumps(message.headers))
+    return OutboxMessage(message.topic, message.key, bytes(message.payload), headers)
+
+
+class _MemoryUnitOfWork(UnitOfWork):
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._snapshot: _State | None = None  # set while the lock is held
+        self._outbox: list[OutboxMessage] = []
+        self._finished = False
+
+    async def __aenter__(self) -> UnitOfWork:
+        await self._begin()
+        return self
+
+    async def _begin(self) -> _State:
+        """Take the lock on first use; returns the live state to read and write."""
+        if self._finished:
+            raise RuntimeError("unit of work already committed or rolled back")
+        if self._snapshot is None:
+            await self._store._acquire()
+            self._snapshot = self._store._state.snapshot()
+        return self._store._state
+
+    def collection(self, name: str) -> Collection:
+        return _MemoryCollection(self, name)
+
+    def add_outbox(self, message: OutboxMessage) -> None:
+        if self._finished:
+            raise RuntimeError("unit of work already committed or rolled back")
+        # Buffered: this method is sync and may run before the lock is taken.
+        self._outbox.append(_copy_message(message))
+
+    async def record_inbox(self, consumer: str, event_id: str) -> bool:
+        inbox = (await self._begin()).inbox
+        if (consumer, event_id) in inbox:
+            return False
+        inbox.add((consumer, event_id))
+        return True
+
+    async def next_number(self, sequence: str) -> int:
+        sequences = (await self._begin()).sequences
+        sequences[sequence] = sequences.get(sequence, 0) + 1
+        return sequences[sequence]
+
+    async def commit(self) -> None:
+        added = bool(self._outbox)
+        if self._snapshot is None and not added and not self._finished:
+            self._end()  # nothing was read or written
+            return
+        state = await self._begin()
+        for message in self._outbox:
+            state.outbox.append(_OutboxRow(state.next_outbox_seq, message))
+            state.next_outbox_seq += 1
+        self._end()
+        if added:
+            self._store._notify_outbox()
+
+    async def rollback(self) -> None:
+        if self._finished:
+            return
+        if self._snapshot is not None:
+            self._store._state = self._snapshot
+        self._end()
+
+    def _end(self) -> None:
+        self._finished = True
+        self._outbox = []
+        if self._snapshot is not None:
+            self._snapshot = None
+            self._store._release()
+
+
+class _MemoryCollection(Collection):
+    def __init__(self, uow: _MemoryUnitOfWork, name: str) -> None:
+        self._uow = uow
+        self._name = name
+
+    async def _docs(self) -> dict[str, str]:
+        return (await self._uow._begin()).documents.setdefault(self._name, {})
+
+    async def get(self, key: str) -> Document | None:
+        raw = (await self._docs()).get(key)
+        return None if raw is None else json.loads(raw)
+
+    async def insert(self, key: str, doc: Document) -> None:
+        raw, docs = _encode(doc), await self._docs()
+        if key in docs:
+            raise DuplicateKey(f"{self._name}/{key}")
+        docs[key] = raw
+
+    async def put(self, key: str, doc: Document) -> None:
+        raw, docs = _encode(doc), await self._docs()
+        docs[key] = raw
+
+    async def find(self, **equals: Any) -> list[Document]:
+        _check_find(equals)
+        found = []
+        for raw in (await self._docs()).values():
+            doc = json.loads(raw)
+            if all(_field_equals(doc.get(name), wanted) for name, wanted in equals.items()):
+                found.append(doc)
+        return found
