@@ -12,7 +12,11 @@ from faststream.kafka import KafkaBroker
 
 
 def make_broker(
-    bootstrap_servers: str, *, client_id: str, idempotent_producer: bool = False
+    bootstrap_servers: str,
+    *,
+    client_id: str,
+    idempotent_producer: bool = False,
+    graceful_timeout: float = 10.0,
 ) -> KafkaBroker:
     """Build (never connect) a broker; connecting happens in the service lifespan."""
     return KafkaBroker(
@@ -20,6 +24,9 @@ def make_broker(
         client_id=client_id,
         enable_idempotence=idempotent_producer,
         acks="all",
+        # On shutdown, wait this long for in-flight handlers; an unfinished one is
+        # cancelled before its commit, so its message is redelivered later.
+        graceful_timeout=graceful_timeout,
         # FastStream logs each message at this level; ours are richer, so keep it at DEBUG.
         log_level=logging.DEBUG,
     )

@@ -1,0 +1,130 @@
+"""Delivery guarantees against the real broker process: outbox out, inbox in."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from shared.clock import Clock
+from shared.events import LicensesAssigned
+from shared.messaging.consumer import EventConsumer
+from shared.messaging.kafka import make_broker
+from shared.messaging.outbox import emit
+from shared.messaging.runtime import ServiceRuntime
+from shared.store.port import UnitOfWork
+from shared.store.sqlite import SqliteStore
+from tests.support.polling import eventually
+
+pytestmark = pytest.mark.broker
+
+
+def licenses_assigned(subject: str, count: int) -> LicensesAssigned:
+    return LicensesAssigned(
+        source="test", time=datetime.now(UTC), subject=subject, correlation_id=subject,
+        data={"subscriptionId": subject, "assignedCount": count, "quantity": 10},
+    )
+
+
+def runtime(name: str, bootstrap: str, store: SqliteStore, consumers=(), publishes=()) -> ServiceRuntime:
+    broker = make_broker(bootstrap, client_id=name, graceful_timeout=1.0)
+    return ServiceRuntime(
+        name=name, store=store, broker=broker, clock=Clock(),
+        consumers=consumers, publishes=publishes,
+    )
+
+
+async def read_topic(bootstrap: str, topic: str, count: int) -> list:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                group_id=f"reader-{uuid.uuid4()}")
+    await consumer.start()
+    try:
+        records = []
+        async with asyncio.timeout(30):
+            while len(records) < count:
+                batch = await consumer.getmany(timeout_ms=500)
+                for partition_records in batch.values():
+                    records.extend(partition_records)
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def test_committed_events_cross_the_broker_in_order_and_poison_is_dead_lettered(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    seen: list[int] = []
+
+    async def record(event: LicensesAssigned, uow: UnitOfWork) -> None:
+        seen.append(event.data.assigned_count)
+
+    consumer_store = SqliteStore(tmp_path / "consumer.sqlite3")
+    consumer = EventConsumer(name="delivery.order", topic=LicensesAssigned.TOPIC,
+                             store=consumer_store, handlers={LicensesAssigned: record})
+    producer = runtime("producer", kafka_bootstrap, SqliteStore(tmp_path / "producer.sqlite3"),
+                       publishes=[LicensesAssigned])
+    receiver = runtime("receiver", kafka_bootstrap, consumer_store, consumers=[consumer])
+    await producer.start()
+    await receiver.start()
+    try:
+        for count in range(1, 6):
+            async with producer.store.unit_of_work() as uow:
+                emit(uow, licenses_assigned("sub-order", count))
+                await uow.commit()
+        await producer.dead_letter(LicensesAssigned.TOPIC, b"{not json", {"x-origin": "test"})
+        await eventually(lambda: asyncio.sleep(0, seen), lambda s: len(s) == 5, what="5 events")
+        await eventually(lambda: asyncio.sleep(0, consumer.stats), lambda s: s["dead_lettered"] == 1,
+                         what="poison dead-lettered")
+        assert await producer.store.pending_outbox() == 0
+    finally:
+        await receiver.stop()
+        await producer.stop()
+
+    assert seen == [1, 2, 3, 4, 5]
+    [dead] = await read_topic(kafka_bootstrap, "provisioning.subscriptions.dlq", 1)
+    headers = {k: v.decode() for k, v in dead.headers}
+    assert dead.value == b"{not json"
+    assert headers["x-origin"] == "test"
+    assert headers["x-dlq-consumer"] == "delivery.order"
+    assert "JSONDecodeError" in headers["x-dlq-error"]
+
+
+async def test_an_event_whose_handling_never_committed_is_redelivered_after_a_restart(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    store = SqliteStore(tmp_path / "consumer.sqlite3")
+    started = asyncio.Event()
+    handled: list[str] = []
+
+    async def hangs(event: LicensesAssigned, uow: UnitOfWork) -> None:
+        started.set()
+        await asyncio.Event().wait()  # the process dies here, mid-transaction
+
+    async def completes(event: LicensesAssigned, uow: UnitOfWork) -> None:
+        handled.append(event.subject)
+
+    def consumer(handler) -> EventConsumer:
+        return EventConsumer(name="delivery.restart", topic="delivery.restart.events",
+                             store=store, handlers={LicensesAssigned: handler})
+
+    first = runtime("first", kafka_bootstrap, store, consumers=[consumer(hangs)])
+    await first.start()
+    producer = make_broker(kafka_bootstrap, client_id="producer")
+    await producer.start()
+    event = licenses_assigned("sub-restart", 1)
+    await producer.publish(event.to_bytes(), topic="delivery.restart.events", key=b"sub-restart")
+    await producer.stop()
+    await asyncio.wait_for(started.wait(), 30)
+    await first.stop()  # cancels the handler: no commit of state, inbox or offset
+
+    second = runtime("second", kafka_bootstrap, store, consumers=[consumer(completes)])
+    await second.start()
+    try:
+        await eventually(lambda: asyncio.sleep(0, handled), lambda h: h == ["sub-restart"],
+                         what="redelivery after restart")
+    finally:
+        await second.stop()
