@@ -63,6 +63,10 @@ class EventConsumer:
         self._first_backoff = first_backoff_seconds
         self.stats: Counter[str] = Counter()
 
+    @property
+    def handled_types(self) -> frozenset[type[Event]]:
+        return frozenset(self._handlers)
+
     async def handle(self, raw: bytes, headers: Mapping[str, str] | None = None) -> str:
         """Process one message; returns the outcome name (also counted in `stats`)."""
         outcome = await self._handle(raw, dict(headers or {}))

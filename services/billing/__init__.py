@@ -1,0 +1,1 @@
+"""Billing: the ledger, invoices and credit notes; starts charging on ActivationCompleted."""

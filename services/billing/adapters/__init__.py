@@ -1,0 +1,1 @@
+"""Typed repositories over the billing store collections."""

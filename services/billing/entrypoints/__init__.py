@@ -1,0 +1,1 @@
+"""Thin HTTP and Kafka entrypoints of the billing service."""

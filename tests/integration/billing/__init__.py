@@ -1,0 +1,1 @@
+"""Billing against the real broker."""

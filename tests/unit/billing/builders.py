@@ -1,0 +1,69 @@
+"""Test data for billing: ActivationCompleted events and outbox reading."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from shared.events.billing import ChargePosted, InvoiceIssued
+from shared.events.envelope import Event
+from shared.events.provisioning import ActivationCompleted, ActivationCompletedData
+from shared.events.registry import EventRegistry
+from shared.periods import inclusive_end
+from shared.store.port import Store
+
+TERM_START = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+NOW = datetime(2026, 11, 22, 9, 31, tzinfo=UTC)
+_FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def activation_completed(
+    *,
+    subscription_id: str | None = None,
+    customer_id: str = "cust-1",
+    partner_id: str = "partner-a",
+    quantity: int = 5,
+    term_duration: str = "P1M",
+    billing_cycle: str = "monthly",
+    currency: str = "USD",
+    price_per_seat: str = "10.00",
+    term_start: datetime = TERM_START,
+    correlation_id: str | None = None,
+) -> ActivationCompleted:
+    subscription_id = subscription_id or f"sub-{uuid.uuid4()}"
+    return ActivationCompleted(
+        source="provisioning",
+        time=term_start,
+        subject=subscription_id,
+        correlation_id=correlation_id or f"purchase-{uuid.uuid4()}",
+        causation_id=str(uuid.uuid4()),
+        data=ActivationCompletedData(
+            subscription_id=subscription_id,
+            csp_partner_id=partner_id,
+            customer_id=customer_id,
+            publisher_id="contoso",
+            offer_id="contoso-crm",
+            offer_name="Contoso CRM",
+            plan_id="standard",
+            quantity=quantity,
+            licenses_assigned=1,
+            term_duration=term_duration,  # type: ignore[arg-type]
+            billing_cycle=billing_cycle,  # type: ignore[arg-type]
+            currency=currency,
+            price_per_seat=Decimal(price_per_seat),
+            auto_renew_enabled=True,
+            term_start=term_start,
+            term_end=inclusive_end(term_start, term_duration),
+        ),
+    )
+
+
+_BILLING_EVENTS = EventRegistry(ChargePosted, InvoiceIssued)
+
+
+async def emitted(store: Store) -> list[Event]:
+    """Every event billing put in the outbox so far (unsent rows; re-readable)."""
+    # lease_until == now: the lease is already over, so the next call sees them again.
+    claimed = await store.claim_outbox("test-reader", 10_000, _FAR_FUTURE, _FAR_FUTURE)
+    return [_BILLING_EVENTS.decode(row.message.payload) for row in claimed]

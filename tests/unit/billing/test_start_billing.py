@@ -1,0 +1,220 @@
+"""ActivationCompleted -> subscription, first charge, invoice, two events; nothing else bills."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.billing.adapters.invoices import InvoiceRepository
+from services.billing.adapters.ledger import LedgerRepository
+from services.billing.adapters.subscriptions import SubscriptionRepository
+from services.billing.domain.ledger import derived_id
+from services.billing.entrypoints.consumers import ACTIVATIONS_GROUP, activation_consumer
+from services.billing.service_layer.activation import start_billing
+from shared.clock import FixedClock
+from shared.events.billing import ChargePosted, InvoiceIssued
+from shared.events.provisioning import (
+    ActivationCompleted,
+    ActivationLinkIssued,
+    ActivationLinkIssuedData,
+    LicensesAssigned,
+    LicensesAssignedData,
+)
+from shared.events.topics import PROVISIONING_SUBSCRIPTIONS
+from shared.messaging.consumer import EventConsumer
+from shared.store.memory import MemoryStore
+from shared.store.port import DuplicateKey
+from tests.unit.billing.builders import NOW, TERM_START, activation_completed, emitted
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def dead_letters() -> list[tuple[str, bytes, dict[str, str]]]:
+    return []
+
+
+@pytest.fixture
+def consumer(store: MemoryStore, clock: FixedClock, dead_letters: list) -> EventConsumer:
+    async def dead_letter(topic: str, payload: bytes, headers: dict[str, str]) -> None:
+        dead_letters.append((topic, payload, headers))
+
+    return activation_consumer(store, clock, dead_letter)
+
+
+async def ledger_of(store: MemoryStore, subscription_id: str) -> list:
+    async with store.unit_of_work() as uow:
+        return await LedgerRepository(uow).for_subscription(subscription_id)
+
+
+async def invoices_of(store: MemoryStore, partner_id: str = "partner-a") -> list:
+    async with store.unit_of_work() as uow:
+        return await InvoiceRepository(uow).of_partner(partner_id)
+
+
+def test_only_activation_completed_is_consumed(consumer: EventConsumer) -> None:
+    assert consumer.name == ACTIVATIONS_GROUP == "billing.activations"
+    assert consumer.topic == PROVISIONING_SUBSCRIPTIONS
+    assert consumer.handled_types == {ActivationCompleted}
+
+
+async def test_activation_remembers_subscription_posts_charge_and_issues_invoice(
+    store: MemoryStore, consumer: EventConsumer
+) -> None:
+    event = activation_completed(quantity=5, price_per_seat="10.00")
+    sid = event.data.subscription_id
+
+    assert await consumer.handle(event.to_bytes()) == "handled"
+
+    async with store.unit_of_work() as uow:
+        sub = await SubscriptionRepository(uow).get(sid)
+    assert sub is not None
+    assert (sub.customer_id, sub.csp_partner_id, sub.quantity, sub.price_per_seat) == (
+        "cust-1", "partner-a", 5, 1000
+    )
+    assert (sub.term_start, sub.term_end) == (event.data.term_start, event.data.term_end)
+    [line] = await ledger_of(store, sid)
+    assert line.id == derived_id(str(event.id), "charge")
+    assert (line.type, line.amount, line.currency) == ("charge", 5000, "USD")
+    assert (line.period.start, line.period.end) == (TERM_START, event.data.term_end)
+    assert (line.event_id, line.posted_at) == (str(event.id), NOW)
+    [invoice] = await invoices_of(store)
+    assert line.invoice_id == invoice.id
+    assert (invoice.number, invoice.kind, invoice.total, invoice.issued_at) == (
+        "INV-000001", "invoice", 5000, NOW
+    )
+    assert invoice.line_items[0].description == (
+        "Contoso CRM / standard: 5 seats, 2026-11-22 to 2026-12-21"
+    )
+
+
+async def test_activation_emits_charge_posted_and_invoice_issued_caused_by_it(
+    store: MemoryStore, consumer: EventConsumer
+) -> None:
+    event = activation_completed(currency="JPY", price_per_seat="1200", quantity=10)
+    await consumer.handle(event.to_bytes())
+
+    charge, issued = await emitted(store)
+    assert isinstance(charge, ChargePosted) and isinstance(issued, InvoiceIssued)
+    for out in (charge, issued):
+        assert out.source == "billing"
+        assert out.subject == event.data.subscription_id
+        assert out.causation_id == str(event.id)
+        assert out.correlation_id == event.correlation_id
+        assert out.time == NOW
+    assert str(charge.data.amount) == "12000" and charge.data.currency == "JPY"
+    assert charge.data.charge_id == derived_id(str(event.id), "charge")
+    assert charge.data.invoice_id == issued.data.invoice_id
+    assert (issued.data.number, str(issued.data.total)) == ("INV-000001", "12000")
+
+
+async def test_invoice_numbers_are_sequential_across_subscriptions(
+    store: MemoryStore, consumer: EventConsumer
+) -> None:
+    for n in range(3):
+        await consumer.handle(activation_completed(customer_id=f"cust-{n}").to_bytes())
+    numbers = sorted(d.number for d in await invoices_of(store))
+    assert numbers == ["INV-000001", "INV-000002", "INV-000003"]
+
+
+async def test_rolled_back_unit_of_work_gives_its_invoice_number_back(
+    store: MemoryStore, clock: FixedClock, consumer: EventConsumer
+) -> None:
+    abandoned = activation_completed()
+    async with store.unit_of_work() as uow:
+        await start_billing(uow, abandoned, clock)
+        # no commit: leaving the block rolls back
+
+    assert await ledger_of(store, abandoned.data.subscription_id) == []
+    assert await emitted(store) == []
+    await consumer.handle(activation_completed().to_bytes())
+    [invoice] = await invoices_of(store)
+    assert invoice.number == "INV-000001"
+
+
+async def test_failing_handler_leaves_no_charge_and_no_gap(
+    store: MemoryStore, consumer: EventConsumer, dead_letters: list
+) -> None:
+    # JPY has no minor digits: the price cannot be billed, so it is dead-lettered at once.
+    bad = activation_completed(currency="JPY", price_per_seat="1200.50")
+    assert await consumer.handle(bad.to_bytes()) == "dead_lettered"
+    assert [topic for topic, _, _ in dead_letters] == ["provisioning.subscriptions.dlq"]
+    assert await invoices_of(store) == []
+
+    await consumer.handle(activation_completed().to_bytes())
+    assert [d.number for d in await invoices_of(store)] == ["INV-000001"]
+
+
+async def test_redelivered_activation_posts_nothing_more(
+    store: MemoryStore, consumer: EventConsumer
+) -> None:
+    event = activation_completed()
+    assert await consumer.handle(event.to_bytes()) == "handled"
+    assert await consumer.handle(event.to_bytes()) == "duplicate"
+
+    assert len(await ledger_of(store, event.data.subscription_id)) == 1
+    assert len(await invoices_of(store)) == 1
+    assert len(await emitted(store)) == 2
+
+
+async def test_second_activation_of_a_billed_subscription_posts_nothing(
+    store: MemoryStore, clock: FixedClock, consumer: EventConsumer
+) -> None:
+    first = activation_completed()
+    again = activation_completed(subscription_id=first.data.subscription_id)  # a new event id
+    await consumer.handle(first.to_bytes())
+    async with store.unit_of_work() as uow:  # straight to the use case: no inbox at all
+        await start_billing(uow, first, clock)
+        await start_billing(uow, again, clock)
+        await uow.commit()
+    assert len(await ledger_of(store, first.data.subscription_id)) == 1
+    assert len(await emitted(store)) == 2
+
+
+async def test_ledger_line_cannot_be_posted_twice(store: MemoryStore) -> None:
+    [line] = await _billed_line(store)
+    async with store.unit_of_work() as uow:
+        with pytest.raises(DuplicateKey):
+            await LedgerRepository(uow).post(line)
+
+
+async def _billed_line(store: MemoryStore) -> list:
+    event = activation_completed()
+    async with store.unit_of_work() as uow:
+        await start_billing(uow, event, FixedClock(NOW))
+        await uow.commit()
+    return await ledger_of(store, event.data.subscription_id)
+
+
+async def test_other_provisioning_events_post_nothing(
+    store: MemoryStore, consumer: EventConsumer
+) -> None:
+    sid = "sub-not-active"
+    common = dict(source="provisioning", time=NOW, subject=sid, correlation_id="p-1")
+    licenses = LicensesAssigned(
+        **common, data=LicensesAssignedData(subscription_id=sid, assigned_count=3, quantity=5)
+    )
+    link = ActivationLinkIssued(
+        **common,
+        data=ActivationLinkIssuedData(
+            subscription_id=sid,
+            link="https://contoso.example/landing?token=t",
+            token_expires_at=datetime(2026, 12, 1, tzinfo=UTC) + timedelta(days=7),
+        ),
+    )
+    assert await consumer.handle(licenses.to_bytes()) == "skipped_unknown"
+    assert await consumer.handle(link.to_bytes()) == "skipped_unknown"
+
+    assert await ledger_of(store, sid) == []
+    assert await invoices_of(store) == []
+    assert await emitted(store) == []
+    assert await store.pending_outbox() == 0
