@@ -1,0 +1,1 @@
+"""Typed repositories over the store's document collections."""

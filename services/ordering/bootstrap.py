@@ -1,0 +1,52 @@
+"""Composition root: settings -> store, clock, catalog, broker, runtime, app. No I/O here;
+the app's lifespan starts the runtime (store, broker, consumers, outbox relay)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from shared.catalog import Catalog, load_catalog
+from shared.clock import Clock
+from shared.events.ordering import SubscriptionPurchased
+from shared.http.app import create_service_app
+from shared.http.auth import Authenticator
+from shared.messaging.kafka import make_broker
+from shared.messaging.runtime import ServiceRuntime
+from shared.settings import Settings
+from shared.store.port import Store
+from shared.store.sqlite import SqliteStore
+
+from services.ordering.entrypoints.consumers import subscription_view_consumer
+from services.ordering.entrypoints.http import build_router, install_domain_errors
+
+SERVICE = "ordering"
+
+
+def build_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    clock: Clock | None = None,
+    catalog: Catalog | None = None,
+) -> FastAPI:
+    store = store if store is not None else SqliteStore(settings.store_path(SERVICE))
+    clock = clock if clock is not None else Clock()
+    catalog = catalog if catalog is not None else load_catalog(settings.csp_catalog)
+    broker = make_broker(
+        settings.kafka_bootstrap_servers,
+        client_id=SERVICE,
+        idempotent_producer=settings.kafka_idempotent_producer,
+    )
+    runtime = ServiceRuntime(
+        name=SERVICE,
+        store=store,
+        broker=broker,
+        clock=clock,
+        consumers=[subscription_view_consumer(store)],
+        publishes=[SubscriptionPurchased],
+    )
+    router = build_router(
+        store=store, clock=clock, catalog=catalog, auth=Authenticator(settings.csp_jwt_secret)
+    )
+    app = create_service_app(runtime=runtime, title="CSP ordering (partner API)", routers=[router])
+    install_domain_errors(app)
+    return app

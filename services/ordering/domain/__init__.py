@@ -1,0 +1,1 @@
+"""Pure rules of ordering: no I/O, no async."""

@@ -1,0 +1,1 @@
+"""HTTP routes and event consumers: thin, they parse and call one use case."""

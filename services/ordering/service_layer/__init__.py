@@ -1,0 +1,1 @@
+"""Use cases: each runs in one unit of work and emits events through the outbox."""

@@ -1,0 +1,143 @@
+"""Test helpers for ordering: tokens, valid requests, and reading the outbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from shared.events.ordering import SubscriptionPurchased
+from shared.events.provisioning import (
+    ActivationCompleted,
+    ActivationCompletedData,
+    ActivationLinkIssued,
+    ActivationLinkIssuedData,
+    LicensesAssigned,
+    LicensesAssignedData,
+)
+from shared.http.auth import mint_token
+from shared.settings import Settings
+from shared.store.memory import MemoryStore
+
+NOW = datetime(2030, 1, 31, 12, 0, tzinfo=UTC)
+SETTINGS = Settings(csp_jwt_secret="ordering-unit-test-secret-of-at-least-32-bytes")
+
+
+def auth(partner_id: str = "partner-a", roles: list[str] | None = None, sub: str = "alice") -> dict[str, str]:
+    claims = {"sub": sub, "partnerId": partner_id, "roles": roles or ["GlobalAdmin"]}
+    return {"Authorization": f"Bearer {mint_token(SETTINGS.csp_jwt_secret, claims)}"}
+
+
+def publisher_auth() -> dict[str, str]:
+    token = mint_token(SETTINGS.csp_jwt_secret, {"sub": "contoso-app", "publisherId": "contoso"})
+    return {"Authorization": f"Bearer {token}"}
+
+
+def line(**overrides: Any) -> dict[str, Any]:
+    """A valid cart line item (Contoso CRM standard, 5 seats, annual) unless overridden."""
+    item: dict[str, Any] = {
+        "offerId": "contoso-crm",
+        "planId": "standard",
+        "quantity": 5,
+        "termDuration": "P1Y",
+        "billingCycle": "annual",
+    }
+    item.update(overrides)
+    return {k: v for k, v in item.items() if v is not ...}  # `...` drops a field
+
+
+async def new_customer(client: httpx.AsyncClient, partner_id: str = "partner-a", name: str = "Acme") -> str:
+    response = await client.post("/v1/customers", json={"companyName": name}, headers=auth(partner_id))
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def new_cart(
+    client: httpx.AsyncClient, customer_id: str, *items: dict[str, Any], partner_id: str = "partner-a"
+) -> dict[str, Any]:
+    response = await client.post(
+        f"/v1/customers/{customer_id}/carts",
+        json={"lineItems": list(items) or [line()]},
+        headers=auth(partner_id),
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def checked_out_order(
+    client: httpx.AsyncClient, customer_id: str, *items: dict[str, Any], partner_id: str = "partner-a"
+) -> dict[str, Any]:
+    cart = await new_cart(client, customer_id, *items, partner_id=partner_id)
+    response = await client.post(
+        f"/v1/customers/{customer_id}/carts/{cart['id']}/checkout", headers=auth(partner_id)
+    )
+    assert response.status_code == 201, response.text
+    [order] = response.json()["orders"]
+    return dict(order)
+
+
+async def emitted(store: MemoryStore) -> list[SubscriptionPurchased]:
+    """Every event in the outbox, oldest first. The lease ends at once, so the
+    rows stay claimable for the next call."""
+    now = datetime.now(UTC) + timedelta(days=36500)  # past any earlier lease
+    claimed = await store.claim_outbox("test-reader", 10_000, now, now)
+    return [SubscriptionPurchased.model_validate_json(c.message.payload) for c in claimed]
+
+
+# --- provisioning's events, as the subscription view consumes them
+
+LINK = "https://contoso.example/landing?token=abc%2Fdef"
+
+
+def link_issued(subscription_id: str, correlation_id: str, link: str = LINK) -> ActivationLinkIssued:
+    return ActivationLinkIssued(
+        source="provisioning",
+        time=NOW,
+        subject=subscription_id,
+        correlation_id=correlation_id,
+        data=ActivationLinkIssuedData(
+            subscription_id=subscription_id, link=link, token_expires_at=NOW + timedelta(days=7)
+        ),
+    )
+
+
+def licenses_assigned(subscription_id: str, correlation_id: str, count: int, quantity: int = 5) -> LicensesAssigned:
+    return LicensesAssigned(
+        source="provisioning",
+        time=NOW,
+        subject=subscription_id,
+        correlation_id=correlation_id,
+        data=LicensesAssignedData(subscription_id=subscription_id, assigned_count=count, quantity=quantity),
+    )
+
+
+TERM_START = NOW + timedelta(days=2)
+TERM_END = datetime(2031, 2, 1, 12, 0, tzinfo=UTC)  # start + P1Y - 1 day
+
+
+def activation_completed(subscription_id: str, correlation_id: str, licenses: int = 3) -> ActivationCompleted:
+    return ActivationCompleted(
+        source="provisioning",
+        time=TERM_START,
+        subject=subscription_id,
+        correlation_id=correlation_id,
+        data=ActivationCompletedData(
+            subscription_id=subscription_id,
+            csp_partner_id="partner-a",
+            customer_id="c",
+            publisher_id="contoso",
+            offer_id="contoso-crm",
+            offer_name="Contoso CRM",
+            plan_id="standard",
+            quantity=5,
+            licenses_assigned=licenses,
+            term_duration="P1Y",
+            billing_cycle="annual",
+            currency="USD",
+            price_per_seat=Decimal("100.00"),
+            auto_renew_enabled=True,
+            term_start=TERM_START,
+            term_end=TERM_END,
+        ),
+    )

@@ -1,0 +1,185 @@
+"""The partner's view follows provisioning's events (handlers over a MemoryStore)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from shared.events.envelope import Event
+from shared.events.provisioning import ActivationCompleted
+from shared.messaging.consumer import EventConsumer
+from shared.store.memory import MemoryStore
+
+from services.ordering.adapters.repositories import SubscriptionRepository
+from services.ordering.domain.subscription import Subscription
+from services.ordering.entrypoints.consumers import subscription_view_consumer
+from services.ordering.service_layer.subscription_view import on_activation_completed
+from tests.unit.ordering.helpers import (
+    LINK,
+    TERM_END,
+    TERM_START,
+    activation_completed,
+    auth,
+    checked_out_order,
+    emitted,
+    licenses_assigned,
+    link_issued,
+    new_customer,
+)
+
+
+@dataclass
+class Purchase:
+    customer_id: str
+    order_id: str
+    subscription_id: str
+    correlation_id: str
+
+
+@pytest.fixture
+async def purchase(client: httpx.AsyncClient, store: MemoryStore) -> Purchase:
+    cid = await new_customer(client)
+    order = await checked_out_order(client, cid)
+    [event] = await emitted(store)
+    return Purchase(cid, order["id"], event.subject, event.correlation_id)
+
+
+@pytest.fixture
+def dead_letters() -> list[tuple[str, bytes]]:
+    return []
+
+
+@pytest.fixture
+def consumer(store: MemoryStore, dead_letters: list[tuple[str, bytes]]) -> EventConsumer:
+    async def dead_letter(topic: str, payload: bytes, headers: dict[str, str]) -> None:
+        dead_letters.append((topic, payload))
+
+    return subscription_view_consumer(store, dead_letter)
+
+
+async def view(client: httpx.AsyncClient, p: Purchase) -> dict[str, Any]:
+    response = await client.get(f"/v1/customers/{p.customer_id}/subscriptions/{p.subscription_id}", headers=auth())
+    assert response.status_code == 200
+    return dict(response.json())
+
+
+async def stored(store: MemoryStore, subscription_id: str) -> Subscription | None:
+    async with store.unit_of_work() as uow:
+        return await SubscriptionRepository(uow).get(subscription_id)
+
+
+async def feed(consumer: EventConsumer, *events: Event) -> list[str]:
+    return [await consumer.handle(e.to_bytes()) for e in events]
+
+
+async def test_an_issued_link_makes_the_pending_subscription_need_action(
+    client: httpx.AsyncClient, consumer: EventConsumer, purchase: Purchase
+) -> None:
+    assert await feed(consumer, link_issued(purchase.subscription_id, purchase.correlation_id)) == ["handled"]
+
+    seen = await view(client, purchase)
+    assert (seen["status"], seen["actionNeeded"], seen["activationLink"]) == ("pending", True, LINK)
+    links = await client.get(
+        f"/v1/customers/{purchase.customer_id}/orders/{purchase.order_id}/lineitems/0/activationlinks",
+        headers=auth(roles=["HelpdeskAgent"]),
+    )
+    assert links.json() == {"totalCount": 1, "items": [{"lineItemNumber": 0, "link": {"uri": LINK, "method": "GET"}}]}
+
+
+async def test_assigned_licenses_are_counted(
+    client: httpx.AsyncClient, consumer: EventConsumer, purchase: Purchase
+) -> None:
+    await feed(consumer, licenses_assigned(purchase.subscription_id, purchase.correlation_id, 2))
+    assert (await view(client, purchase))["licensesAssigned"] == 2
+    await feed(consumer, licenses_assigned(purchase.subscription_id, purchase.correlation_id, 4))
+    assert (await view(client, purchase))["licensesAssigned"] == 4
+
+
+async def test_activation_completed_makes_it_active_with_its_term_dates(
+    client: httpx.AsyncClient, consumer: EventConsumer, purchase: Purchase
+) -> None:
+    sid, corr = purchase.subscription_id, purchase.correlation_id
+    await feed(consumer, link_issued(sid, corr), activation_completed(sid, corr, licenses=3))
+
+    seen = await view(client, purchase)
+    assert (seen["status"], seen["actionNeeded"], seen["licensesAssigned"]) == ("active", False, 3)
+    assert seen["effectiveStartDate"] == TERM_START.isoformat().replace("+00:00", "Z")
+    assert seen["commitmentEndDate"] == TERM_END.isoformat().replace("+00:00", "Z")
+    assert seen["activationLink"] == LINK  # kept for the record
+    active = await client.get(f"/v1/customers/{purchase.customer_id}/subscriptions?status=active", headers=auth())
+    assert [s["id"] for s in active.json()["items"]] == [sid]
+
+
+async def test_a_link_arriving_after_activation_asks_for_no_action(
+    client: httpx.AsyncClient, consumer: EventConsumer, purchase: Purchase
+) -> None:
+    sid, corr = purchase.subscription_id, purchase.correlation_id
+    await feed(consumer, activation_completed(sid, corr), link_issued(sid, corr))
+
+    seen = await view(client, purchase)
+    assert (seen["status"], seen["actionNeeded"]) == ("active", False)
+
+
+async def test_events_for_an_unknown_subscription_are_ignored_not_failed(
+    store: MemoryStore, consumer: EventConsumer, dead_letters: list[tuple[str, bytes]]
+) -> None:
+    events = [link_issued("ghost", "c"), licenses_assigned("ghost", "c", 1), activation_completed("ghost", "c")]
+
+    assert await feed(consumer, *events) == ["handled"] * 3
+    assert dead_letters == []
+    assert await stored(store, "ghost") is None
+
+
+async def test_a_redelivered_event_is_skipped(
+    store: MemoryStore, consumer: EventConsumer, purchase: Purchase
+) -> None:
+    event = activation_completed(purchase.subscription_id, purchase.correlation_id)
+    assert await feed(consumer, event) == ["handled"]
+    before = await stored(store, purchase.subscription_id)
+
+    assert await feed(consumer, event) == ["duplicate"]
+    assert await stored(store, purchase.subscription_id) == before
+    assert consumer.stats["duplicate"] == 1
+
+
+async def test_the_same_fact_under_a_new_event_id_changes_nothing(
+    store: MemoryStore, purchase: Purchase
+) -> None:
+    """Idempotent even past the inbox (e.g. provisioning re-emits after a crash)."""
+
+    async def apply(event: ActivationCompleted) -> None:
+        async with store.unit_of_work() as uow:
+            await on_activation_completed(event, uow)
+            await uow.commit()
+
+    await apply(activation_completed(purchase.subscription_id, purchase.correlation_id))
+    first = await stored(store, purchase.subscription_id)
+    await apply(activation_completed(purchase.subscription_id, purchase.correlation_id))
+
+    assert first is not None and first.status == "active"
+    assert await stored(store, purchase.subscription_id) == first
+
+
+async def test_the_view_emits_nothing(store: MemoryStore, consumer: EventConsumer, purchase: Purchase) -> None:
+    sid, corr = purchase.subscription_id, purchase.correlation_id
+    await feed(consumer, link_issued(sid, corr), licenses_assigned(sid, corr, 1), activation_completed(sid, corr))
+    assert [e.type for e in await emitted(store)] == ["SubscriptionPurchased"]  # only the purchase
+
+
+def test_a_late_activation_does_not_undo_a_later_status() -> None:
+    deleted = _subscription().model_copy(update={"status": "deleted"})
+    assert deleted.activated(TERM_START, TERM_END, 1).status == "deleted"
+
+
+def _subscription() -> Subscription:
+    return Subscription.model_validate(
+        {
+            "id": "s", "csp_partner_id": "p", "customer_id": "c", "order_id": "o", "line_item_number": 0,
+            "offer_id": "contoso-crm", "plan_id": "standard", "publisher_id": "contoso",
+            "friendly_name": "CRM", "quantity": 5, "auto_renew_enabled": True, "reseller_mpn_id": None,
+            "term_duration": "P1Y", "billing_cycle": "annual", "currency": "USD",
+            "price_per_seat_minor": 10000, "creation_date": TERM_START, "correlation_id": "c",
+        }
+    )
