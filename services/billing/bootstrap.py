@@ -9,10 +9,8 @@ from services.billing.entrypoints.http import make_router
 from shared.catalog import Catalog
 from shared.clock import Clock
 from shared.events.billing import ChargePosted, InvoiceIssued
-from shared.http.app import create_service_app
 from shared.http.auth import Authenticator
-from shared.messaging.kafka import make_broker
-from shared.messaging.runtime import ServiceRuntime
+from shared.service import assemble_service
 from shared.settings import Settings
 from shared.store.port import Store
 from shared.store.sqlite import SqliteStore
@@ -32,20 +30,15 @@ def build_app(
     del catalog
     store = store or SqliteStore(settings.store_path(SERVICE))
     clock = clock or Clock()
-    broker = make_broker(
-        settings.kafka_bootstrap_servers,
-        client_id=SERVICE,
-        idempotent_producer=settings.kafka_idempotent_producer,
-    )
-    runtime = ServiceRuntime(
+    auth = Authenticator(settings.csp_jwt_secret)
+    return assemble_service(
         name=SERVICE,
+        title="CSP billing",
+        settings=settings,
         store=store,
-        broker=broker,
         clock=clock,
+        auth=auth,
         consumers=[activation_consumer(store, clock)],
         publishes=[ChargePosted, InvoiceIssued],
-    )
-    auth = Authenticator(settings.csp_jwt_secret)
-    return create_service_app(
-        runtime=runtime, title="CSP billing", routers=[make_router(store, auth)]
+        routers=[make_router(store, auth)],
     )

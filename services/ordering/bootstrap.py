@@ -7,10 +7,8 @@ from fastapi import FastAPI
 from shared.catalog import Catalog, load_catalog
 from shared.clock import Clock
 from shared.events.ordering import SubscriptionPurchased
-from shared.http.app import create_service_app
 from shared.http.auth import Authenticator
-from shared.messaging.kafka import make_broker
-from shared.messaging.runtime import ServiceRuntime
+from shared.service import assemble_service
 from shared.settings import Settings
 from shared.store.port import Store
 from shared.store.sqlite import SqliteStore
@@ -31,22 +29,18 @@ def build_app(
     store = store if store is not None else SqliteStore(settings.store_path(SERVICE))
     clock = clock if clock is not None else Clock()
     catalog = catalog if catalog is not None else load_catalog(settings.csp_catalog)
-    broker = make_broker(
-        settings.kafka_bootstrap_servers,
-        client_id=SERVICE,
-        idempotent_producer=settings.kafka_idempotent_producer,
-    )
-    runtime = ServiceRuntime(
+    auth = Authenticator(settings.csp_jwt_secret)
+    app = assemble_service(
         name=SERVICE,
+        title="CSP ordering (partner API)",
+        settings=settings,
         store=store,
-        broker=broker,
         clock=clock,
+        auth=auth,
         consumers=[subscription_view_consumer(store)],
         publishes=[SubscriptionPurchased],
+        routers=[build_router(store=store, clock=clock, catalog=catalog, auth=auth)],
+        advances_test_clock=True,
     )
-    router = build_router(
-        store=store, clock=clock, catalog=catalog, auth=Authenticator(settings.csp_jwt_secret)
-    )
-    app = create_service_app(runtime=runtime, title="CSP ordering (partner API)", routers=[router])
     install_domain_errors(app)
     return app
