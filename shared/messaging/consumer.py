@@ -128,9 +128,13 @@ class EventConsumer:
         log.error("event_dead_lettered", consumer=self.name, topic=self.topic, error=repr(error))
         return "dead_lettered"
 
+    def bind_dead_letter(self, dead_letter: DeadLetter) -> None:
+        """Where poison goes: the runtime binds the broker's publish; tests bind a fake."""
+        self._dead_letter = dead_letter
+
     def subscribe(self, broker: KafkaBroker, dead_letter: DeadLetter) -> None:
         """Register on the broker: group = consumer name, commit after success."""
-        self._dead_letter = dead_letter
+        self.bind_dead_letter(dead_letter)
 
         async def raw_body(message: Any) -> bytes:  # no JSON decoding before `handle`
             return bytes(message.body)

@@ -1,0 +1,1 @@
+"""Provisioning: the publisher side of CSP marketplace purchases (SaaS Fulfillment API v2)."""

@@ -1,0 +1,18 @@
+"""`python -m services.provisioning`: serve the publisher API and run the consumers."""
+
+from __future__ import annotations
+
+from services.provisioning.bootstrap import SERVICE, build_app
+from shared.http.app import serve
+from shared.logging import configure_logging
+from shared.settings import Settings
+
+
+def main() -> None:
+    settings = Settings()
+    configure_logging(SERVICE, settings.csp_log_level)
+    serve(build_app(settings), settings.csp_host, settings.csp_provisioning_port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Outbound adapters: the subscription repository and the purchase-token signer."""

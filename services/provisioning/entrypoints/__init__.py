@@ -1,0 +1,1 @@
+"""Inbound adapters: the publisher HTTP API and the Kafka consumers."""

@@ -1,0 +1,56 @@
+"""Cross-cutting rules of every /api call: api-version and the x-ms-* tracking headers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+import structlog
+from fastapi import FastAPI, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from shared.http.errors import bad_request, error_body
+
+log = structlog.get_logger(__name__)
+
+API_PREFIX = "/api"
+API_VERSION = "2018-08-31"
+TRACKING_HEADERS = ("x-ms-requestid", "x-ms-correlationid")
+
+
+def require_api_version(
+    api_version: Annotated[str | None, Query(alias="api-version")] = None,
+) -> None:
+    """Router dependency: the spec makes api-version mandatory with one allowed value."""
+    if api_version != API_VERSION:
+        raise bad_request(
+            f"query parameter api-version must be {API_VERSION!r}, got {api_version!r}",
+            target="api-version",
+        )
+
+
+def install_tracking_headers(app: FastAPI) -> None:
+    """Echo (or generate) x-ms-requestid / x-ms-correlationid on every /api response.
+
+    A middleware rather than a dependency so error answers (401, 404, validation
+    400s, even an unexpected 500) carry them too.
+    """
+
+    @app.middleware("http")
+    async def tracking(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if not request.url.path.startswith(API_PREFIX):
+            return await call_next(request)
+        values = {name: request.headers.get(name) or str(uuid.uuid4()) for name in TRACKING_HEADERS}
+        structlog.contextvars.bind_contextvars(correlation_id=values["x-ms-correlationid"])
+        try:
+            response = await call_next(request)
+        except Exception as error:  # the app's own 500 handler sits outside this middleware
+            log.exception("unhandled_error", error=repr(error))
+            response = JSONResponse(error_body("InternalError", "internal error"), 500)
+        finally:
+            structlog.contextvars.unbind_contextvars("correlation_id")
+        response.headers.update(values)
+        return response

@@ -1,0 +1,94 @@
+"""Shape domain objects and catalog plans as spec responses.
+
+Identities (AadIdentifier): the spec's `tenantId` is a GUID. The beneficiary is the
+customer and the purchaser is the CSP partner (buyer of record, as in Partner
+Center); each id goes in `tenantId` when it is a GUID, otherwise in `puid` (the
+spec's free-form identifier), so no field ever carries a value of the wrong format.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from services.provisioning.domain.model import SaasSubscription
+from services.provisioning.entrypoints.schemas import (
+    AadIdentifier,
+    Plan,
+    PlanComponents,
+    RecurrentBillingTerm,
+    ResolvedSubscription,
+    Subscription,
+    SubscriptionTerm,
+)
+from shared.catalog import Offer
+from shared.catalog import Plan as CatalogPlan
+from shared.periods import BILLING_PERIOD
+
+_TERM_WORDS = {"P1M": "1 month", "P1Y": "1 year"}
+_CYCLE_WORDS = {"monthly": "monthly", "annual": "annually"}
+
+
+def identifier(some_id: str) -> AadIdentifier:
+    try:
+        uuid.UUID(some_id)
+    except ValueError:
+        return AadIdentifier(puid=some_id)
+    return AadIdentifier(tenant_id=some_id)
+
+
+def subscription_body(sub: SaasSubscription) -> Subscription:
+    return Subscription(
+        id=sub.id,
+        publisher_id=sub.publisher_id,
+        offer_id=sub.offer_id,
+        name=sub.friendly_name,
+        saas_subscription_status=sub.status,
+        beneficiary=identifier(sub.customer_id),
+        purchaser=identifier(sub.csp_partner_id),
+        plan_id=sub.plan_id,
+        quantity=sub.quantity,
+        term=SubscriptionTerm(
+            term_unit=sub.term_duration,
+            start_date=sub.term_start,
+            end_date=sub.term_end,
+            charge_duration=BILLING_PERIOD[sub.billing_cycle],
+        ),
+        auto_renew=sub.auto_renew,
+        created=sub.created,
+    )
+
+
+def resolved(sub: SaasSubscription) -> ResolvedSubscription:
+    return ResolvedSubscription(
+        id=sub.id,
+        subscription_name=sub.friendly_name,
+        offer_id=sub.offer_id,
+        plan_id=sub.plan_id,
+        quantity=sub.quantity,
+        subscription=subscription_body(sub),
+    )
+
+
+def plans_of(offer: Offer | None, plan_id: str | None = None) -> list[Plan]:
+    plans = [] if offer is None else offer.plans
+    return [_plan(p) for p in plans if plan_id is None or p.plan_id == plan_id]
+
+
+def _plan(plan: CatalogPlan) -> Plan:
+    terms = [
+        RecurrentBillingTerm(
+            currency=plan.currency,
+            price=price.price_per_seat,
+            term_unit=price.term_duration,
+            term_description=f"{_TERM_WORDS.get(price.term_duration, price.term_duration)}"
+            f" term, billed {_CYCLE_WORDS.get(price.billing_cycle, price.billing_cycle)}",
+        )
+        for price in plan.prices
+    ]
+    return Plan(
+        plan_id=plan.plan_id,
+        display_name=plan.name,
+        min_quantity=plan.min_quantity,
+        max_quantity=plan.max_quantity,
+        plan_components=PlanComponents(recurrent_billing_terms=terms),
+    )

@@ -1,0 +1,71 @@
+"""The two outside actors of the flow, speaking only HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+
+from tests.support.polling import eventually
+
+API_VERSION = {"api-version": "2018-08-31"}
+
+
+class Partner:
+    def __init__(self, ordering: str, billing: str, token: str) -> None:
+        headers = {"Authorization": f"Bearer {token}"}
+        self.ordering = httpx.AsyncClient(base_url=ordering, headers=headers, timeout=10)
+        self.billing = httpx.AsyncClient(base_url=billing, headers=headers, timeout=10)
+
+    async def close(self) -> None:
+        await self.ordering.aclose()
+        await self.billing.aclose()
+
+    async def buy(self, *line_items: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """Create a customer, a cart with these lines, check out; returns (customer id, order)."""
+        customer = await self.ordering.post("/v1/customers", json={"companyName": "Adatum", "domain": "adatum.example"})
+        assert customer.status_code == 201, customer.text
+        cid = customer.json()["id"]
+        cart = await self.ordering.post(f"/v1/customers/{cid}/carts", json={"lineItems": list(line_items)})
+        assert cart.status_code == 201, cart.text
+        checkout = await self.ordering.post(f"/v1/customers/{cid}/carts/{cart.json()['id']}/checkout")
+        assert checkout.status_code == 201, checkout.text
+        return cid, checkout.json()["orders"][0]
+
+    async def subscription(self, cid: str, sid: str) -> dict[str, Any]:
+        response = await self.ordering.get(f"/v1/customers/{cid}/subscriptions/{sid}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def wait_for_subscription(self, cid: str, sid: str, until: Any, what: str) -> dict[str, Any]:
+        return await eventually(lambda: self.subscription(cid, sid), until, what=what)
+
+    async def charges(self, cid: str, sid: str) -> httpx.Response:
+        return await self.billing.get(f"/v1/customers/{cid}/subscriptions/{sid}/charges")
+
+
+class Publisher:
+    def __init__(self, provisioning: str, token: str) -> None:
+        self.api = httpx.AsyncClient(
+            base_url=provisioning, headers={"Authorization": f"Bearer {token}"}, params=API_VERSION, timeout=10
+        )
+
+    async def close(self) -> None:
+        await self.api.aclose()
+
+    async def resolve(self, activation_link: str) -> dict[str, Any]:
+        # The landing page receives ?token=...; the publisher passes it on decoded.
+        token = parse_qs(urlparse(activation_link).query)["token"][0]
+        response = await self.api.post("/api/saas/subscriptions/resolve", headers={"x-ms-marketplace-token": token})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def assign_licenses(self, sid: str, *users: str) -> httpx.Response:
+        body = {"assignments": [{"userId": u, "email": f"{u}@adatum.example"} for u in users]}
+        return await self.api.put(f"/api/saas/subscriptions/{sid}/licenses", json=body)
+
+    async def activate(self, sid: str, plan_id: str, quantity: int) -> httpx.Response:
+        return await self.api.post(
+            f"/api/saas/subscriptions/{sid}/activate", json={"planId": plan_id, "quantity": quantity}
+        )

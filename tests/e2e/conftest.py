@@ -1,0 +1,105 @@
+"""Start the whole system the way `make run` does, as separate processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.catalog import load_catalog
+from shared.http.auth import mint_token
+from shared.messaging.embedded_broker import free_port
+from shared.settings import DEV_JWT_SECRET
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class System:
+    ordering: str
+    provisioning: str
+    billing: str
+    secret: str
+    log: Path
+
+    def partner_token(self, partner_id: str = "e2e-partner", role: str = "GlobalAdmin") -> str:
+        return mint_token(self.secret, {"sub": f"{partner_id}-user", "partnerId": partner_id, "roles": [role]})
+
+    def publisher_token(self, publisher_id: str) -> str:
+        return mint_token(self.secret, {"sub": f"{publisher_id}-app", "publisherId": publisher_id})
+
+
+def wait_healthy(urls: list[str], launcher: subprocess.Popen[bytes], log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    pending = list(urls)
+    while pending:
+        if launcher.poll() is not None:
+            raise RuntimeError(f"launcher exited early:\n{log.read_text()[-4000:]}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not healthy after {timeout}s: {pending}\n{log.read_text()[-4000:]}")
+        try:
+            if httpx.get(f"{pending[0]}/healthz", timeout=1).status_code == 200:
+                pending.pop(0)
+                continue
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+
+
+@contextmanager
+def launch_system(workdir: Path, **extra_env: str) -> Iterator[tuple[System, subprocess.Popen[bytes]]]:
+    """Run `python -m services.launcher` (what `make run` runs) on free ports."""
+    ports = {name: free_port() for name in ("broker", "ordering", "provisioning", "billing")}
+    env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
+    env.update(
+        CSP_BROKER_PORT=str(ports["broker"]),
+        CSP_ORDERING_PORT=str(ports["ordering"]),
+        CSP_PROVISIONING_PORT=str(ports["provisioning"]),
+        CSP_BILLING_PORT=str(ports["billing"]),
+        CSP_DATA_DIR=str(workdir / "data"),
+        CSP_JWT_SECRET=DEV_JWT_SECRET,
+        **extra_env,
+    )
+    log = workdir / "launcher.log"
+    with log.open("wb") as out:
+        launcher = subprocess.Popen(
+            [sys.executable, "-m", "services.launcher"], cwd=REPO, env=env,
+            stdout=out, stderr=subprocess.STDOUT,
+        )
+    system = System(
+        ordering=f"http://127.0.0.1:{ports['ordering']}",
+        provisioning=f"http://127.0.0.1:{ports['provisioning']}",
+        billing=f"http://127.0.0.1:{ports['billing']}",
+        secret=DEV_JWT_SECRET,
+        log=log,
+    )
+    try:
+        wait_healthy([system.ordering, system.provisioning, system.billing], launcher, log)
+        yield system, launcher
+    finally:
+        if launcher.poll() is None:
+            launcher.send_signal(signal.SIGINT)
+            try:
+                launcher.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                launcher.kill()
+
+
+@pytest.fixture(scope="session")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    with launch_system(tmp_path_factory.mktemp("system"), CSP_TEST_CLOCK="true") as (running, _):
+        yield running
+
+
+@pytest.fixture(scope="session")
+def publishers() -> list[str]:
+    return [p.id for p in load_catalog().publishers]

@@ -1,0 +1,131 @@
+"""The central flow across three processes and a real broker, driven only over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.e2e.actors import Partner, Publisher
+from tests.e2e.conftest import System
+from tests.support.polling import eventually
+
+pytestmark = pytest.mark.e2e
+
+CRM_MONTHLY = {"offerId": "contoso-crm", "planId": "standard", "quantity": 5,
+               "termDuration": "P1M", "billingCycle": "monthly"}
+CRM_ANNUAL = {**CRM_MONTHLY, "quantity": 3, "termDuration": "P1Y", "billingCycle": "annual"}
+
+
+@pytest.fixture
+async def partner(system: System) -> AsyncIterator[Partner]:
+    actor = Partner(system.ordering, system.billing, system.partner_token())
+    yield actor
+    await actor.close()
+
+
+@pytest.fixture
+async def contoso(system: System) -> AsyncIterator[Publisher]:
+    actor = Publisher(system.provisioning, system.publisher_token("contoso"))
+    yield actor
+    await actor.close()
+
+
+def link_issued(sub: dict) -> bool:
+    return sub["actionNeeded"] and sub["activationLink"] is not None
+
+
+def is_active(sub: dict) -> bool:
+    return sub["status"] == "active"
+
+
+async def one_charge(partner: Partner, cid: str, sid: str) -> dict:
+    async def charges() -> dict:
+        response = await partner.charges(cid, sid)
+        return response.json() if response.status_code == 200 else {"totalCount": 0}
+
+    return await eventually(charges, lambda c: c["totalCount"] >= 1, what="first charge")
+
+
+async def test_link_then_licenses_then_activation_makes_the_subscription_active_with_one_charge(
+    partner: Partner, contoso: Publisher
+) -> None:
+    cid, order = await partner.buy(CRM_MONTHLY)
+    sid = order["lineItems"][0]["subscriptionId"]
+    pending = await partner.subscription(cid, sid)
+    assert pending["status"] == "pending"
+
+    sub = await partner.wait_for_subscription(cid, sid, link_issued, "activation link")
+    links = (await partner.ordering.get(
+        f"/v1/customers/{cid}/orders/{order['id']}/lineitems/0/activationlinks")).json()
+    assert links["totalCount"] == 1
+    assert links["items"][0]["link"] == {"uri": sub["activationLink"], "method": "GET"}
+    assert sub["activationLink"].startswith("https://contoso.example/landing?token=")
+
+    resolved = await contoso.resolve(sub["activationLink"])
+    assert (resolved["id"], resolved["planId"], resolved["quantity"]) == (sid, "standard", 5)
+
+    assert (await contoso.assign_licenses(sid, "ann", "bob")).status_code == 200
+    await partner.wait_for_subscription(cid, sid, lambda s: s["licensesAssigned"] == 2, "licenses")
+    assert (await partner.charges(cid, sid)).status_code == 404  # billing has not started
+    assert (await contoso.activate(sid, "standard", 5)).status_code == 200
+
+    active = await partner.wait_for_subscription(cid, sid, is_active, "active")
+    assert active["actionNeeded"] is False
+    assert active["effectiveStartDate"] and active["commitmentEndDate"]
+
+    charges = await one_charge(partner, cid, sid)
+    assert charges["totalCount"] == 1
+    charge = charges["items"][0]
+    assert (charge["type"], charge["amount"], charge["currency"]) == ("charge", "50.00", "USD")
+    assert charges["balance"] == "50.00"
+
+    invoice = (await partner.billing.get(f"/v1/invoices/{charge['invoiceId']}")).json()
+    assert invoice["kind"] == "invoice"
+    assert invoice["total"] == "50.00"
+    assert invoice["customerId"] == cid
+    listed = (await partner.billing.get("/v1/invoices", params={"customerId": cid})).json()
+    assert [i["id"] for i in listed["items"]] == [invoice["id"]]
+
+
+async def test_activation_then_licenses_also_completes_with_one_charge(
+    partner: Partner, contoso: Publisher
+) -> None:
+    cid, order = await partner.buy(CRM_ANNUAL)
+    sid = order["lineItems"][0]["subscriptionId"]
+    await partner.wait_for_subscription(cid, sid, link_issued, "activation link")
+
+    assert (await contoso.activate(sid, "standard", 3)).status_code == 200
+    assert (await contoso.activate(sid, "standard", 3)).status_code == 200  # a retry is harmless
+    assert (await contoso.assign_licenses(sid, "ann")).status_code == 200
+    assert (await contoso.assign_licenses(sid, "ann")).status_code == 200
+
+    await partner.wait_for_subscription(cid, sid, is_active, "active")
+    charges = await one_charge(partner, cid, sid)
+    await asyncio.sleep(1)  # room for a wrong second charge to show up
+    charges = (await partner.charges(cid, sid)).json()
+    assert charges["totalCount"] == 1
+    assert charges["items"][0]["amount"] == "300.00"  # 3 seats x 100.00 per year
+
+
+async def test_no_charge_exists_after_only_one_of_the_two_steps(
+    partner: Partner, contoso: Publisher
+) -> None:
+    cid, order = await partner.buy(CRM_MONTHLY, CRM_MONTHLY, CRM_MONTHLY)
+    licenses_only, activated_only, both = (li["subscriptionId"] for li in order["lineItems"])
+    for sid in (licenses_only, activated_only, both):
+        await partner.wait_for_subscription(cid, sid, link_issued, "activation link")
+
+    assert (await contoso.assign_licenses(licenses_only, "ann")).status_code == 200
+    assert (await contoso.activate(activated_only, "standard", 5)).status_code == 200
+    assert (await contoso.assign_licenses(both, "ann")).status_code == 200
+    assert (await contoso.activate(both, "standard", 5)).status_code == 200
+
+    # The control subscription is charged, so the pipeline has caught up ...
+    await one_charge(partner, cid, both)
+    await asyncio.sleep(1)
+    # ... and neither half-done subscription was charged or activated.
+    for sid in (licenses_only, activated_only):
+        assert (await partner.charges(cid, sid)).status_code == 404
+        assert (await partner.subscription(cid, sid))["status"] == "pending"

@@ -1,0 +1,108 @@
+"""Provisioning on the real broker: the running service, a purchase producer, a topic reader."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import ConsumerRecord
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+
+from services.provisioning.bootstrap import build_app
+from shared.events.envelope import Event
+from shared.events.ordering import SubscriptionPurchased
+from shared.events.provisioning import ActivationCompleted, ActivationLinkIssued, LicensesAssigned
+from shared.events.registry import EventRegistry
+from shared.events.topics import ORDERING_SUBSCRIPTIONS, PROVISIONING_SUBSCRIPTIONS
+from shared.messaging.consumer import EventConsumer
+from shared.messaging.kafka import make_broker
+from shared.messaging.runtime import ServiceRuntime
+from shared.settings import Settings
+
+_OUT = EventRegistry(ActivationLinkIssued, LicensesAssigned, ActivationCompleted)
+
+
+@dataclass
+class RunningProvisioning:
+    app: FastAPI
+    runtime: ServiceRuntime
+    http: httpx.AsyncClient
+    consumer: EventConsumer
+    producer: KafkaBroker
+
+    async def publish_purchase(self, event: SubscriptionPurchased) -> None:
+        await self.producer.publish(
+            event.to_bytes(),
+            topic=ORDERING_SUBSCRIPTIONS,
+            key=event.subject.encode(),
+        )
+
+    async def outbox_flushed(self) -> bool:
+        return await self.runtime.store.pending_outbox() == 0
+
+
+@asynccontextmanager
+async def running_provisioning(
+    bootstrap: str, data_dir: Path
+) -> AsyncIterator[RunningProvisioning]:
+    """The real app (SQLite store in `data_dir`, wall clock) with its runtime started."""
+    app = build_app(Settings(kafka_bootstrap_servers=bootstrap, csp_data_dir=data_dir))
+    runtime: ServiceRuntime = app.state.runtime
+    producer = make_broker(bootstrap, client_id="provisioning-test-producer")
+    await runtime.start()
+    try:
+        await producer.start()
+        try:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+                (consumer,) = runtime.consumers
+                yield RunningProvisioning(app, runtime, http, consumer, producer)
+        finally:
+            await producer.stop()
+    finally:
+        await runtime.stop()
+
+
+async def read_output(
+    bootstrap: str, subject: str, *, at_least: int, timeout: float = 30.0
+) -> list[Event]:
+    """This subscription's events on provisioning.subscriptions, read to the end."""
+    reader = AIOKafkaConsumer(
+        PROVISIONING_SUBSCRIPTIONS, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+    )
+    await reader.start()
+    try:
+        events: list[Event] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for records in (await reader.getmany(timeout_ms=500)).values():
+                events += [e for e in map(_decode, records) if e.subject == subject]
+            if len(events) >= at_least and await _at_end(reader):
+                return events
+            await asyncio.sleep(0)
+        raise AssertionError(f"wanted {at_least} events of {subject}, read {events!r}")
+    finally:
+        await reader.stop()
+
+
+def _decode(record: ConsumerRecord[bytes, bytes]) -> Event:
+    return _OUT.decode(record.value)
+
+
+async def _at_end(reader: AIOKafkaConsumer) -> bool:
+    """Caught up with the fetched high watermark (the embedded broker's ListOffsets lags)."""
+    partitions = reader.assignment()
+    if not partitions:
+        return False
+    for tp in partitions:
+        high = reader.highwater(tp)
+        if high is None or await reader.position(tp) < high:
+            return False
+    return True
