@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 
-.PHONY: install run test test-unit test-integration test-e2e asyncapi clean
+.PHONY: install run test lint test-unit test-integration test-e2e asyncapi clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,9 +18,13 @@ install: $(STAMP)
 run: install
 	$(BIN)/python -m services.launcher
 
-## The whole default suite: unit, store contract, broker integration, end-to-end.
-test: install
+## The whole default suite: lint, unit, store contract, broker integration, end-to-end.
+test: lint
 	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test-unit: install
 	$(BIN)/python -m pytest -q tests/unit tests/contract

@@ -71,7 +71,9 @@ def main() -> int:
     if embedded:
         manager.add_process("broker", shlex.join(broker_command("127.0.0.1", broker_port)), env=env)
     for service in SERVICES:
-        manager.add_process(service, shlex.join([sys.executable, "-m", f"services.{service}"]), env=env)
+        manager.add_process(
+            service, shlex.join([sys.executable, "-m", f"services.{service}"]), env=env
+        )
     manager.loop()
     return manager.returncode or 0
 

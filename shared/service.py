@@ -53,7 +53,11 @@ def assemble_service(
         idempotent_producer=settings.kafka_idempotent_producer,
     )
     runtime = ServiceRuntime(
-        name=name, store=store, broker=broker, clock=clock,
-        consumers=consumers, publishes=publishes,
+        name=name,
+        store=store,
+        broker=broker,
+        clock=clock,
+        consumers=consumers,
+        publishes=publishes,
     )
     return create_service_app(runtime=runtime, title=title, routers=routers, on_start=on_start)

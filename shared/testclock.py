@@ -95,11 +95,16 @@ class TestClock:
         offset = (target - self.clock.system_now()).total_seconds()
         async with self.store.unit_of_work() as uow:
             await uow.collection(COLLECTION).put(KEY, {"seconds": offset})
-            emit(uow, TestClockAdvanced(
-                source=self.service, time=target, subject="test-clock",
-                correlation_id=str(uuid.uuid4()),
-                data=TestClockAdvancedData(offset_seconds=offset, now=target),
-            ))
+            emit(
+                uow,
+                TestClockAdvanced(
+                    source=self.service,
+                    time=target,
+                    subject="test-clock",
+                    correlation_id=str(uuid.uuid4()),
+                    data=TestClockAdvancedData(offset_seconds=offset, now=target),
+                ),
+            )
             await uow.commit()
         self.clock.offset = timedelta(seconds=offset)
         return target

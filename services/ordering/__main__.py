@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from services.ordering.bootstrap import build_app
 from shared.http.app import serve
 from shared.logging import configure_logging
 from shared.settings import Settings
-
-from services.ordering.bootstrap import build_app
 
 
 def main() -> None:

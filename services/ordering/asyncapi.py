@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from faststream.specification import AsyncAPI
-from shared.settings import Settings
 
 from services.ordering.bootstrap import build_app
+from shared.settings import Settings
 
 DESCRIPTION = (
     "Ordering publishes SubscriptionPurchased on ordering.subscriptions (key = subscription id) "

@@ -4,6 +4,9 @@ the app's lifespan starts the runtime (store, broker, consumers, outbox relay)."
 from __future__ import annotations
 
 from fastapi import FastAPI
+
+from services.ordering.entrypoints.consumers import subscription_view_consumer
+from services.ordering.entrypoints.http import build_router, install_domain_errors
 from shared.catalog import Catalog, load_catalog
 from shared.clock import Clock
 from shared.events.ordering import SubscriptionPurchased
@@ -12,9 +15,6 @@ from shared.service import assemble_service
 from shared.settings import Settings
 from shared.store.port import Store
 from shared.store.sqlite import SqliteStore
-
-from services.ordering.entrypoints.consumers import subscription_view_consumer
-from services.ordering.entrypoints.http import build_router, install_domain_errors
 
 SERVICE = "ordering"
 

@@ -47,9 +47,7 @@ def build_app(
         auth=auth,
         consumers=[purchases_consumer(store=store, catalog=catalog, tokens=tokens, clock=clock)],
         publishes=PUBLISHES,
-        routers=[
-            build_router(store=store, clock=clock, catalog=catalog, tokens=tokens, auth=auth)
-        ],
+        routers=[build_router(store=store, clock=clock, catalog=catalog, tokens=tokens, auth=auth)],
     )
     install_tracking_headers(app)
     return app

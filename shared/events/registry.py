@@ -20,9 +20,7 @@ class UnknownEventType(Exception):
 
 class EventRegistry:
     def __init__(self, *types: type[Event]) -> None:
-        self._by_name: dict[str, type[Event]] = {
-            t.model_fields["type"].default: t for t in types
-        }
+        self._by_name: dict[str, type[Event]] = {t.model_fields["type"].default: t for t in types}
 
     @property
     def names(self) -> list[str]:

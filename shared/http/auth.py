@@ -45,9 +45,7 @@ Principal = PartnerUser | PublisherClient
 
 def decode_principal(token: str, secret: str) -> Principal:
     try:
-        claims = jwt.decode(
-            token, secret, algorithms=["HS256"], options={"require": ["sub"]}
-        )
+        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["sub"]})
     except jwt.PyJWTError as error:
         raise unauthorized(f"invalid bearer token: {error}") from error
     if isinstance(claims.get("publisherId"), str):

@@ -69,7 +69,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, error: ApiError) -> JSONResponse:
         return JSONResponse(
-            error_body(error.code, error.message, error.target), status_code=error.status,
+            error_body(error.code, error.message, error.target),
+            status_code=error.status,
             headers={"WWW-Authenticate": "Bearer"} if error.status == 401 else None,
         )
 
@@ -83,9 +84,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
         code = {404: "NotFound", 405: "MethodNotAllowed"}.get(error.status_code, "Error")
-        return JSONResponse(
-            error_body(code, str(error.detail)), status_code=error.status_code
-        )
+        return JSONResponse(error_body(code, str(error.detail)), status_code=error.status_code)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, error: Exception) -> JSONResponse:

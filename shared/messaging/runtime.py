@@ -61,7 +61,9 @@ class ServiceRuntime:
                 await self.broker.start()
                 break
             except Exception as error:
-                log.warning("broker_connect_retry", service=self.name, error=repr(error), retry_in=delay)
+                log.warning(
+                    "broker_connect_retry", service=self.name, error=repr(error), retry_in=delay
+                )
                 await self.broker.stop()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)

@@ -111,10 +111,11 @@ class UnitOfWork(abc.ABC):
 class Store(abc.ABC):
     """A service's durable state plus its outbox and inbox."""
 
-    async def open(self) -> None:
+    async def open(self) -> None:  # noqa: B027 - a hook: adapters without I/O keep it
         """Connect / create the schema. Never done at import time."""
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:  # noqa: B027
+        """Release connections."""
 
     @abc.abstractmethod
     def unit_of_work(self) -> UnitOfWork: ...

@@ -164,9 +164,7 @@ async def test_reads_inside_a_unit_of_work_see_its_own_uncommitted_writes(store:
 
 
 @pytest.mark.parametrize("how", ["explicit rollback", "no commit", "exception"])
-async def test_rollback_discards_documents_outbox_inbox_and_numbers(
-    store: Store, how: str
-) -> None:
+async def test_rollback_discards_documents_outbox_inbox_and_numbers(store: Store, how: str) -> None:
     await seed(store, "c", {"kept": {"v": 0}})
 
     with pytest.raises(RuntimeError) if how == "exception" else _no_error():

@@ -24,12 +24,18 @@ class Partner:
 
     async def buy(self, *line_items: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """Create a customer, a cart with these lines, check out; returns (customer id, order)."""
-        customer = await self.ordering.post("/v1/customers", json={"companyName": "Adatum", "domain": "adatum.example"})
+        customer = await self.ordering.post(
+            "/v1/customers", json={"companyName": "Adatum", "domain": "adatum.example"}
+        )
         assert customer.status_code == 201, customer.text
         cid = customer.json()["id"]
-        cart = await self.ordering.post(f"/v1/customers/{cid}/carts", json={"lineItems": list(line_items)})
+        cart = await self.ordering.post(
+            f"/v1/customers/{cid}/carts", json={"lineItems": list(line_items)}
+        )
         assert cart.status_code == 201, cart.text
-        checkout = await self.ordering.post(f"/v1/customers/{cid}/carts/{cart.json()['id']}/checkout")
+        checkout = await self.ordering.post(
+            f"/v1/customers/{cid}/carts/{cart.json()['id']}/checkout"
+        )
         assert checkout.status_code == 201, checkout.text
         return cid, checkout.json()["orders"][0]
 
@@ -38,7 +44,9 @@ class Partner:
         assert response.status_code == 200, response.text
         return response.json()
 
-    async def wait_for_subscription(self, cid: str, sid: str, until: Any, what: str) -> dict[str, Any]:
+    async def wait_for_subscription(
+        self, cid: str, sid: str, until: Any, what: str
+    ) -> dict[str, Any]:
         return await eventually(lambda: self.subscription(cid, sid), until, what=what)
 
     async def charges(self, cid: str, sid: str) -> httpx.Response:
@@ -48,7 +56,10 @@ class Partner:
 class Publisher:
     def __init__(self, provisioning: str, token: str) -> None:
         self.api = httpx.AsyncClient(
-            base_url=provisioning, headers={"Authorization": f"Bearer {token}"}, params=API_VERSION, timeout=10
+            base_url=provisioning,
+            headers={"Authorization": f"Bearer {token}"},
+            params=API_VERSION,
+            timeout=10,
         )
 
     async def close(self) -> None:
@@ -57,7 +68,9 @@ class Publisher:
     async def resolve(self, activation_link: str) -> dict[str, Any]:
         # The landing page receives ?token=...; the publisher passes it on decoded.
         token = parse_qs(urlparse(activation_link).query)["token"][0]
-        response = await self.api.post("/api/saas/subscriptions/resolve", headers={"x-ms-marketplace-token": token})
+        response = await self.api.post(
+            "/api/saas/subscriptions/resolve", headers={"x-ms-marketplace-token": token}
+        )
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -67,5 +80,6 @@ class Publisher:
 
     async def activate(self, sid: str, plan_id: str, quantity: int) -> httpx.Response:
         return await self.api.post(
-            f"/api/saas/subscriptions/{sid}/activate", json={"planId": plan_id, "quantity": quantity}
+            f"/api/saas/subscriptions/{sid}/activate",
+            json={"planId": plan_id, "quantity": quantity},
         )

@@ -32,20 +32,26 @@ class System:
     log: Path
 
     def partner_token(self, partner_id: str = "e2e-partner", role: str = "GlobalAdmin") -> str:
-        return mint_token(self.secret, {"sub": f"{partner_id}-user", "partnerId": partner_id, "roles": [role]})
+        return mint_token(
+            self.secret, {"sub": f"{partner_id}-user", "partnerId": partner_id, "roles": [role]}
+        )
 
     def publisher_token(self, publisher_id: str) -> str:
         return mint_token(self.secret, {"sub": f"{publisher_id}-app", "publisherId": publisher_id})
 
 
-def wait_healthy(urls: list[str], launcher: subprocess.Popen[bytes], log: Path, timeout: float = 90) -> None:
+def wait_healthy(
+    urls: list[str], launcher: subprocess.Popen[bytes], log: Path, timeout: float = 90
+) -> None:
     deadline = time.monotonic() + timeout
     pending = list(urls)
     while pending:
         if launcher.poll() is not None:
             raise RuntimeError(f"launcher exited early:\n{log.read_text()[-4000:]}")
         if time.monotonic() > deadline:
-            raise TimeoutError(f"not healthy after {timeout}s: {pending}\n{log.read_text()[-4000:]}")
+            raise TimeoutError(
+                f"not healthy after {timeout}s: {pending}\n{log.read_text()[-4000:]}"
+            )
         try:
             if httpx.get(f"{pending[0]}/healthz", timeout=1).status_code == 200:
                 pending.pop(0)
@@ -56,7 +62,9 @@ def wait_healthy(urls: list[str], launcher: subprocess.Popen[bytes], log: Path, 
 
 
 @contextmanager
-def launch_system(workdir: Path, **extra_env: str) -> Iterator[tuple[System, subprocess.Popen[bytes]]]:
+def launch_system(
+    workdir: Path, **extra_env: str
+) -> Iterator[tuple[System, subprocess.Popen[bytes]]]:
     """Run `python -m services.launcher` (what `make run` runs) on free ports."""
     ports = {name: free_port() for name in ("broker", "ordering", "provisioning", "billing")}
     env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
@@ -72,8 +80,11 @@ def launch_system(workdir: Path, **extra_env: str) -> Iterator[tuple[System, sub
     log = workdir / "launcher.log"
     with log.open("wb") as out:
         launcher = subprocess.Popen(
-            [sys.executable, "-m", "services.launcher"], cwd=REPO, env=env,
-            stdout=out, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "services.launcher"],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     system = System(
         ordering=f"http://127.0.0.1:{ports['ordering']}",

@@ -13,8 +13,13 @@ from tests.support.polling import eventually
 
 pytestmark = pytest.mark.e2e
 
-CRM_MONTHLY = {"offerId": "contoso-crm", "planId": "standard", "quantity": 5,
-               "termDuration": "P1M", "billingCycle": "monthly"}
+CRM_MONTHLY = {
+    "offerId": "contoso-crm",
+    "planId": "standard",
+    "quantity": 5,
+    "termDuration": "P1M",
+    "billingCycle": "monthly",
+}
 CRM_ANNUAL = {**CRM_MONTHLY, "quantity": 3, "termDuration": "P1Y", "billingCycle": "annual"}
 
 
@@ -57,8 +62,11 @@ async def test_link_then_licenses_then_activation_makes_the_subscription_active_
     assert pending["status"] == "pending"
 
     sub = await partner.wait_for_subscription(cid, sid, link_issued, "activation link")
-    links = (await partner.ordering.get(
-        f"/v1/customers/{cid}/orders/{order['id']}/lineitems/0/activationlinks")).json()
+    links = (
+        await partner.ordering.get(
+            f"/v1/customers/{cid}/orders/{order['id']}/lineitems/0/activationlinks"
+        )
+    ).json()
     assert links["totalCount"] == 1
     assert links["items"][0]["link"] == {"uri": sub["activationLink"], "method": "GET"}
     assert sub["activationLink"].startswith("https://contoso.example/landing?token=")

@@ -29,5 +29,8 @@ async def test_advancing_ordering_moves_provisioning_and_billing_too(system: Sys
         assert target - before >= timedelta(hours=25)
 
         for base in (system.provisioning, system.billing, system.ordering):
-            await eventually(lambda b=base: now_at(b), lambda now: now >= target,
-                             what=f"{base} at the advanced time")
+            await eventually(
+                lambda b=base: now_at(b),
+                lambda now: now >= target,
+                what=f"{base} at the advanced time",
+            )

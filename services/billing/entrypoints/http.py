@@ -26,12 +26,8 @@ def make_router(store: Store, auth: Authenticator) -> APIRouter:
         customer_id: Annotated[str | None, Query(alias="customerId", min_length=1)] = None,
         user: PartnerUser = reader,
     ) -> InvoiceList:
-        documents = await queries.list_invoices(
-            store.unit_of_work(), user.partner_id, customer_id
-        )
-        return InvoiceList(
-            total_count=len(documents), items=[InvoiceOut.of(d) for d in documents]
-        )
+        documents = await queries.list_invoices(store.unit_of_work(), user.partner_id, customer_id)
+        return InvoiceList(total_count=len(documents), items=[InvoiceOut.of(d) for d in documents])
 
     @router.get("/invoices/{invoice_id}", response_model=InvoiceOut)
     async def get_invoice(invoice_id: str, user: PartnerUser = reader) -> InvoiceOut:

@@ -42,7 +42,11 @@ async def post_period_and_invoice(
     kind: invoices.DocumentKind = "invoice"
     invoice_id = derived_id(cause_id, kind)
     line = period_charge(
-        subscription, period, event_id=cause_id, posted_at=now, invoice_id=invoice_id,
+        subscription,
+        period,
+        event_id=cause_id,
+        posted_at=now,
+        invoice_id=invoice_id,
         line_type=line_type,
     )
     await LedgerRepository(uow).post(line)  # DuplicateKey on a second posting

@@ -56,4 +56,3 @@ async def subscription_charges(
             return None
         lines = await LedgerRepository(uow).for_subscription(subscription_id)
     return SubscriptionCharges(currency=subscription.currency, lines=lines)
-

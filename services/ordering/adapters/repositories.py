@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from shared.store.port import UnitOfWork
-
 from services.ordering.domain.model import Cart, Customer, Entity, Order
 from services.ordering.domain.subscription import Subscription
+from shared.store.port import UnitOfWork
 
 M = TypeVar("M", bound=Entity)
 

@@ -11,10 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shared.catalog import Catalog, Offer, Plan, Price
-
 from services.ordering.domain.errors import InvalidInput
 from services.ordering.domain.model import CartLineItem
+from shared.catalog import Catalog, Offer, Plan, Price
 
 TERM_DURATIONS = ("P1M", "P1Y")
 BILLING_CYCLES = ("monthly", "annual")
@@ -42,9 +41,7 @@ class PricedItem:
     price: Price
 
 
-def price_line_item(
-    catalog: Catalog, item: CartLineItem | LineItemDraft, where: str
-) -> PricedItem:
+def price_line_item(catalog: Catalog, item: CartLineItem | LineItemDraft, where: str) -> PricedItem:
     """The offer, plan and price a line item names; InvalidInput naming the field otherwise."""
     offer = catalog.offer(item.offer_id)
     if offer is None:

@@ -7,15 +7,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.catalog import Catalog
-from shared.events.ordering import SubscriptionPurchased, SubscriptionPurchasedData
-from shared.money import from_minor, to_minor
-from shared.periods import add
-
 from services.ordering.domain.cart_rules import PricedItem, price_line_item
 from services.ordering.domain.errors import Conflict, InvalidInput
 from services.ordering.domain.model import Cart, CartLineItem, Customer, Order, OrderLineItem
 from services.ordering.domain.subscription import Subscription
+from shared.catalog import Catalog
+from shared.events.ordering import SubscriptionPurchased, SubscriptionPurchasedData
+from shared.money import from_minor, to_minor
+from shared.periods import add
 
 SOURCE = "ordering"
 

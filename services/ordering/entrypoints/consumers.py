@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from services.ordering.service_layer import subscription_view
 from shared.events.provisioning import ActivationCompleted, ActivationLinkIssued, LicensesAssigned
 from shared.events.topics import PROVISIONING_SUBSCRIPTIONS
 from shared.messaging.consumer import DeadLetter, EventConsumer
 from shared.store.port import Store
-
-from services.ordering.service_layer import subscription_view
 
 SUBSCRIPTION_VIEW = "ordering.subscription-view"  # consumer group id and inbox key
 

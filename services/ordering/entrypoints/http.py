@@ -9,11 +9,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from shared.catalog import Catalog
-from shared.clock import Clock
-from shared.http.auth import Authenticator, PartnerUser
-from shared.http.errors import error_body
-from shared.store.port import Store
 
 from services.ordering.domain.checkout import Buyer
 from services.ordering.domain.errors import Conflict, InvalidInput, NotFound, OrderingError
@@ -32,6 +27,11 @@ from services.ordering.entrypoints.schemas import (
     offers_page,
 )
 from services.ordering.service_layer import carts, customers, queries
+from shared.catalog import Catalog
+from shared.clock import Clock
+from shared.http.auth import Authenticator, PartnerUser
+from shared.http.errors import error_body
+from shared.store.port import Store
 
 _STATUS = {
     InvalidInput: (400, "BadRequest"),
@@ -134,8 +134,10 @@ def build_router(*, store: Store, clock: Clock, catalog: Catalog, auth: Authenti
         async with store.unit_of_work() as uow:
             links = await queries.activation_links(uow, user.partner_id, cid, order_id, n)
         return Page[ActivationLinkOut].of(
-            [ActivationLinkOut(line_item_number=x.line_item_number, link=LinkOut(uri=x.uri))
-             for x in links]
+            [
+                ActivationLinkOut(line_item_number=x.line_item_number, link=LinkOut(uri=x.uri))
+                for x in links
+            ]
         )
 
     @router.get("/customers/{cid}/subscriptions", response_model=Page[SubscriptionOut])

@@ -6,13 +6,13 @@ from datetime import datetime
 from typing import Generic, Literal, TypeVar
 
 from pydantic import StrictBool, StrictInt, StrictStr
-from shared.catalog import Catalog, Offer, Plan, Price
-from shared.events.envelope import CamelModel
-from shared.money import format_money, to_minor
 
 from services.ordering.domain.cart_rules import LineItemDraft
 from services.ordering.domain.model import Cart, CartLineItem, Customer, Order, OrderLineItem
 from services.ordering.domain.subscription import Subscription
+from shared.catalog import Catalog, Offer, Plan, Price
+from shared.events.envelope import CamelModel
+from shared.money import format_money, to_minor
 
 T = TypeVar("T")
 

@@ -7,9 +7,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import structlog
-from shared.catalog import Catalog
-from shared.messaging.outbox import emit
-from shared.store.port import UnitOfWork
 
 from services.ordering.adapters.repositories import (
     CartRepository,
@@ -21,6 +18,9 @@ from services.ordering.domain.checkout import Buyer, place_order
 from services.ordering.domain.errors import NotFound
 from services.ordering.domain.model import Cart, Order
 from services.ordering.service_layer.customers import owned_customer
+from shared.catalog import Catalog
+from shared.messaging.outbox import emit
+from shared.store.port import UnitOfWork
 
 log = structlog.get_logger(__name__)
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from shared.store.port import UnitOfWork
-
 from services.ordering.adapters.repositories import CustomerRepository
 from services.ordering.domain.errors import InvalidInput, NotFound
 from services.ordering.domain.model import Customer
+from shared.store.port import UnitOfWork
 
 
 async def owned_customer(uow: UnitOfWork, csp_partner_id: str, customer_id: str) -> Customer:

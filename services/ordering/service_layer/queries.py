@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.store.port import UnitOfWork
-
 from services.ordering.adapters.repositories import OrderRepository, SubscriptionRepository
 from services.ordering.domain.errors import InvalidInput, NotFound
 from services.ordering.domain.model import Order
 from services.ordering.domain.subscription import STATUSES, Subscription
 from services.ordering.service_layer.customers import owned_customer
+from shared.store.port import UnitOfWork
 
 
 @dataclass(frozen=True)

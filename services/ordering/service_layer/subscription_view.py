@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import structlog
-from shared.events.envelope import Event
-from shared.events.provisioning import ActivationCompleted, ActivationLinkIssued, LicensesAssigned
-from shared.store.port import UnitOfWork
 
 from services.ordering.adapters.repositories import SubscriptionRepository
 from services.ordering.domain.subscription import Subscription
+from shared.events.envelope import Event
+from shared.events.provisioning import ActivationCompleted, ActivationLinkIssued, LicensesAssigned
+from shared.store.port import UnitOfWork
 
 log = structlog.get_logger(__name__)
 

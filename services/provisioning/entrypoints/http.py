@@ -91,8 +91,12 @@ def build_router(
     async def activate(sid: SubscriptionId, body: SubscriberPlan, caller: Publisher) -> Response:
         await in_unit(
             lambda uow: fulfillment.activate(
-                uow, sid, caller.publisher_id,
-                plan_id=body.plan_id, quantity=body.quantity, clock=clock,
+                uow,
+                sid,
+                caller.publisher_id,
+                plan_id=body.plan_id,
+                quantity=body.quantity,
+                clock=clock,
             )
         )
         return Response(status_code=200)

@@ -89,5 +89,10 @@ async def _save_and_emit(
     # Caused by an HTTP call, not an event: no causation id (brief), purchase's correlation id.
     for event in events_for(subscription, facts, now, causation_id=None):
         emit(uow, event)
-        log.info("event_emitted", type=event.type, subscription_id=subscription.id,
-                 event_id=str(event.id), correlation_id=event.correlation_id)
+        log.info(
+            "event_emitted",
+            type=event.type,
+            subscription_id=subscription.id,
+            event_id=str(event.id),
+            correlation_id=event.correlation_id,
+        )

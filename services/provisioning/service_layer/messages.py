@@ -24,9 +24,7 @@ def events_for(
     return [_event(subscription, fact, now, causation_id) for fact in facts]
 
 
-def _event(
-    sub: SaasSubscription, fact: Fact, now: datetime, causation_id: str | None
-) -> Event:
+def _event(sub: SaasSubscription, fact: Fact, now: datetime, causation_id: str | None) -> Event:
     envelope = {
         "source": SOURCE,
         "time": now,

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
@@ -22,6 +19,7 @@ from shared.events.topics import BILLING_LEDGER, PROVISIONING_SUBSCRIPTIONS
 from shared.messaging.consumer import EventConsumer
 from shared.messaging.kafka import make_broker
 from shared.settings import Settings
+from tests.support.topics import read_records
 
 
 class Publish:
@@ -71,32 +69,5 @@ _LEDGER_EVENTS = EventRegistry(ChargePosted, InvoiceIssued)
 
 async def read_ledger(bootstrap: str, *, at_least: int, timeout: float = 30.0) -> list[Event]:
     """Every event on billing.ledger, read to the end once `at_least` have arrived."""
-    reader = AIOKafkaConsumer(
-        BILLING_LEDGER, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
-    )
-    await reader.start()
-    try:
-        events: list[Event] = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            batches = await reader.getmany(timeout_ms=500)
-            for records in batches.values():
-                events += [_LEDGER_EVENTS.decode(record.value) for record in records]
-            if len(events) >= at_least and await _at_end(reader):
-                return events
-            await asyncio.sleep(0)
-        raise AssertionError(f"billing.ledger: wanted {at_least} events, read {len(events)}")
-    finally:
-        await reader.stop()
-
-
-async def _at_end(reader: AIOKafkaConsumer) -> bool:
-    """Caught up with the fetched high watermark (the broker's ListOffsets is unreliable)."""
-    partitions = reader.assignment()
-    if not partitions:
-        return False
-    for tp in partitions:
-        high = reader.highwater(tp)
-        if high is None or await reader.position(tp) < high:
-            return False
-    return True
+    records = await read_records(bootstrap, BILLING_LEDGER, at_least=at_least, timeout=timeout)
+    return [_LEDGER_EVENTS.decode(record.value) for record in records]

@@ -62,7 +62,9 @@ async def test_activation_is_billed_once_visible_over_http_and_published_on_the_
         assert invoices["totalCount"] == 1
         [invoice] = invoices["items"]
         assert (invoice["id"], invoice["number"], invoice["total"]) == (
-            charge["invoiceId"], "INV-000001", "50.00"
+            charge["invoiceId"],
+            "INV-000001",
+            "50.00",
         )
         assert billing.consumer.stats["skipped_unknown"] == 2  # both LicensesAssigned
         no_charge = "/v1/customers/cust-int/subscriptions/sub-int-never-activated/charges"

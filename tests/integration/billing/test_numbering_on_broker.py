@@ -19,10 +19,14 @@ from tests.unit.billing.builders import activation_completed
 pytestmark = pytest.mark.broker
 
 SECRET = Settings().csp_jwt_secret
-AUTH_A = {"Authorization": "Bearer " + mint_token(
-    SECRET, {"sub": "a", "partnerId": "partner-num-a", "roles": ["BillingAdmin"]})}
-AUTH_B = {"Authorization": "Bearer " + mint_token(
-    SECRET, {"sub": "b", "partnerId": "partner-num-b", "roles": ["GlobalAdmin"]})}
+AUTH_A = {
+    "Authorization": "Bearer "
+    + mint_token(SECRET, {"sub": "a", "partnerId": "partner-num-a", "roles": ["BillingAdmin"]})
+}
+AUTH_B = {
+    "Authorization": "Bearer "
+    + mint_token(SECRET, {"sub": "b", "partnerId": "partner-num-b", "roles": ["GlobalAdmin"]})
+}
 
 
 async def test_invoice_numbers_are_gapless_across_subscriptions_and_currencies(
@@ -30,8 +34,13 @@ async def test_invoice_numbers_are_gapless_across_subscriptions_and_currencies(
 ) -> None:
     usd = activation_completed(partner_id="partner-num-a", customer_id="cust-usd")
     jpy = activation_completed(
-        partner_id="partner-num-a", customer_id="cust-jpy", currency="JPY",
-        price_per_seat="1200", quantity=10, term_duration="P1Y", billing_cycle="annual",
+        partner_id="partner-num-a",
+        customer_id="cust-jpy",
+        currency="JPY",
+        price_per_seat="1200",
+        quantity=10,
+        term_duration="P1Y",
+        billing_cycle="annual",
     )
 
     async with running_billing(kafka_bootstrap, tmp_path) as billing:

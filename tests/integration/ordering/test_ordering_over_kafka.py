@@ -13,15 +13,15 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
+
+from services.ordering.bootstrap import build_app
 from shared.events.ordering import SubscriptionPurchased
 from shared.events.topics import ORDERING_SUBSCRIPTIONS, PROVISIONING_SUBSCRIPTIONS
 from shared.messaging.kafka import make_broker
 from shared.settings import Settings
-
-from services.ordering.bootstrap import build_app
 from tests.support.polling import eventually
+from tests.support.topics import Record, read_records
 from tests.unit.ordering.helpers import (
     LINK,
     SETTINGS,
@@ -37,9 +37,13 @@ pytestmark = pytest.mark.broker
 
 
 @asynccontextmanager
-async def running_ordering(bootstrap: str, data_dir: Path) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+async def running_ordering(
+    bootstrap: str, data_dir: Path
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     settings = Settings(
-        kafka_bootstrap_servers=bootstrap, csp_data_dir=data_dir, csp_jwt_secret=SETTINGS.csp_jwt_secret
+        kafka_bootstrap_servers=bootstrap,
+        csp_data_dir=data_dir,
+        csp_jwt_secret=SETTINGS.csp_jwt_secret,
     )
     app = build_app(settings)
     runtime = app.state.runtime
@@ -54,39 +58,37 @@ async def running_ordering(bootstrap: str, data_dir: Path) -> AsyncIterator[tupl
 
 async def checkout(client: httpx.AsyncClient, *items: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """A new customer (unique per test) and its checked-out order."""
-    customer = await client.post("/v1/customers", json={"companyName": f"Acme {uuid.uuid4()}"}, headers=auth())
+    customer = await client.post(
+        "/v1/customers", json={"companyName": f"Acme {uuid.uuid4()}"}, headers=auth()
+    )
     cid = customer.json()["id"]
-    cart = await client.post(f"/v1/customers/{cid}/carts", json={"lineItems": list(items)}, headers=auth())
-    placed = await client.post(f"/v1/customers/{cid}/carts/{cart.json()['id']}/checkout", headers=auth())
+    cart = await client.post(
+        f"/v1/customers/{cid}/carts", json={"lineItems": list(items)}, headers=auth()
+    )
+    placed = await client.post(
+        f"/v1/customers/{cid}/carts/{cart.json()['id']}/checkout", headers=auth()
+    )
     assert placed.status_code == 201, placed.text
     return cid, placed.json()["orders"][0]
 
 
-async def read_purchases(bootstrap: str, wanted: set[str], timeout_ms: int = 30_000) -> list[Any]:
+async def read_purchases(bootstrap: str, wanted: set[str]) -> list[Record]:
     """Records on ordering.subscriptions whose key is one of `wanted`, from the start."""
-    consumer = AIOKafkaConsumer(
-        ORDERING_SUBSCRIPTIONS, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    return await read_records(
+        bootstrap,
+        ORDERING_SUBSCRIPTIONS,
+        at_least=len(wanted),
+        where=lambda record: record.key is not None and record.key.decode() in wanted,
     )
-    await consumer.start()
-    found: list[Any] = []
-    try:
-        async def poll() -> list[Any]:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                found.extend(r for r in records if r.key and r.key.decode() in wanted)
-            return found
-
-        await eventually(poll, lambda got: len(got) >= len(wanted), timeout=timeout_ms / 1000,
-                         what="purchase events on ordering.subscriptions")
-    finally:
-        await consumer.stop()
-    return found
 
 
 async def test_checkout_publishes_one_purchase_per_line_through_the_outbox_relay(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     async with running_ordering(kafka_bootstrap, tmp_path) as (app, client):
-        cid, order = await checkout(client, line(), line(offerId="contoso-helpdesk", planId="basic", quantity=2))
+        cid, order = await checkout(
+            client, line(), line(offerId="contoso-helpdesk", planId="basic", quantity=2)
+        )
         subscription_ids = {li["subscriptionId"] for li in order["lineItems"]}
 
         records = await read_purchases(kafka_bootstrap, subscription_ids)
@@ -117,6 +119,7 @@ async def test_provisioning_events_turn_a_purchase_into_action_needed_then_activ
         producer = make_broker(kafka_bootstrap, client_id="test-provisioning")
         await producer.start()
         try:
+
             async def publish(raw: bytes, key: str) -> None:
                 await producer.publish(raw, topic=PROVISIONING_SUBSCRIPTIONS, key=key.encode())
 
@@ -126,13 +129,17 @@ async def test_provisioning_events_turn_a_purchase_into_action_needed_then_activ
             await publish(issued, sid)
             await publish(issued, sid)  # redelivery of the very same event
 
-            pending = await eventually(subscription, lambda s: s["actionNeeded"], what="action needed")
+            pending = await eventually(
+                subscription, lambda s: s["actionNeeded"], what="action needed"
+            )
             assert (pending["status"], pending["activationLink"]) == ("pending", LINK)
             links = (await client.get(links_url, headers=auth())).json()
             assert links["items"] == [{"lineItemNumber": 0, "link": {"uri": LINK, "method": "GET"}}]
 
             await publish(activation_completed(sid, "corr", licenses=4).to_bytes(), sid)
-            active = await eventually(subscription, lambda s: s["status"] == "active", what="active")
+            active = await eventually(
+                subscription, lambda s: s["status"] == "active", what="active"
+            )
         finally:
             await producer.stop()
 

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import ConsumerRecord
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
@@ -25,6 +21,7 @@ from shared.messaging.consumer import EventConsumer
 from shared.messaging.kafka import make_broker
 from shared.messaging.runtime import ServiceRuntime
 from shared.settings import Settings
+from tests.support.topics import read_records
 
 _OUT = EventRegistry(ActivationLinkIssued, LicensesAssigned, ActivationCompleted)
 
@@ -74,35 +71,11 @@ async def read_output(
     bootstrap: str, subject: str, *, at_least: int, timeout: float = 30.0
 ) -> list[Event]:
     """This subscription's events on provisioning.subscriptions, read to the end."""
-    reader = AIOKafkaConsumer(
-        PROVISIONING_SUBSCRIPTIONS, bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+    records = await read_records(
+        bootstrap,
+        PROVISIONING_SUBSCRIPTIONS,
+        at_least=at_least,
+        timeout=timeout,
+        where=lambda record: record.key == subject.encode(),
     )
-    await reader.start()
-    try:
-        events: list[Event] = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for records in (await reader.getmany(timeout_ms=500)).values():
-                events += [e for e in map(_decode, records) if e.subject == subject]
-            if len(events) >= at_least and await _at_end(reader):
-                return events
-            await asyncio.sleep(0)
-        raise AssertionError(f"wanted {at_least} events of {subject}, read {events!r}")
-    finally:
-        await reader.stop()
-
-
-def _decode(record: ConsumerRecord[bytes, bytes]) -> Event:
-    return _OUT.decode(record.value)
-
-
-async def _at_end(reader: AIOKafkaConsumer) -> bool:
-    """Caught up with the fetched high watermark (the embedded broker's ListOffsets lags)."""
-    partitions = reader.assignment()
-    if not partitions:
-        return False
-    for tp in partitions:
-        high = reader.highwater(tp)
-        if high is None or await reader.position(tp) < high:
-            return False
-    return True
+    return [_OUT.decode(record.value) for record in records]

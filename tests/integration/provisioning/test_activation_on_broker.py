@@ -36,11 +36,17 @@ async def test_purchase_yields_a_resolvable_link_once_and_redelivery_changes_not
 
         # The very same bytes again (a redelivery), then a new event id for the same purchase.
         await svc.publish_purchase(event)
-        await eventually(lambda: _stat(svc.consumer.stats, "duplicate"), lambda n: n == 1,
-                         what="the redelivered purchase is recognised")
+        await eventually(
+            lambda: _stat(svc.consumer.stats, "duplicate"),
+            lambda n: n == 1,
+            what="the redelivered purchase is recognised",
+        )
         await svc.publish_purchase(purchase(subscription_id=event.subject, quantity=9))
-        await eventually(lambda: _stat(svc.consumer.stats, "handled"), lambda n: n == 2,
-                         what="the second purchase event is handled")
+        await eventually(
+            lambda: _stat(svc.consumer.stats, "handled"),
+            lambda n: n == 2,
+            what="the second purchase event is handled",
+        )
         await eventually(svc.outbox_flushed, bool, what="outbox flushed")
 
         events = await read_output(kafka_bootstrap, event.subject, at_least=1)
@@ -74,7 +80,9 @@ async def test_licenses_and_activate_over_http_publish_exactly_one_activation_co
 
         events = await read_output(kafka_bootstrap, sid, at_least=3)
         assert [e.type for e in events] == [
-            "ActivationLinkIssued", "LicensesAssigned", "ActivationCompleted"
+            "ActivationLinkIssued",
+            "LicensesAssigned",
+            "ActivationCompleted",
         ]
         completed = events[-1]
         assert isinstance(completed, ActivationCompleted)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from shared.clock import Clock
 from shared.events import LicensesAssigned
@@ -19,39 +17,33 @@ from shared.messaging.runtime import ServiceRuntime
 from shared.store.port import UnitOfWork
 from shared.store.sqlite import SqliteStore
 from tests.support.polling import eventually
+from tests.support.topics import read_records
 
 pytestmark = pytest.mark.broker
 
 
 def licenses_assigned(subject: str, count: int) -> LicensesAssigned:
     return LicensesAssigned(
-        source="test", time=datetime.now(UTC), subject=subject, correlation_id=subject,
+        source="test",
+        time=datetime.now(UTC),
+        subject=subject,
+        correlation_id=subject,
         data={"subscriptionId": subject, "assignedCount": count, "quantity": 10},
     )
 
 
-def runtime(name: str, bootstrap: str, store: SqliteStore, consumers=(), publishes=()) -> ServiceRuntime:
+def runtime(
+    name: str, bootstrap: str, store: SqliteStore, consumers=(), publishes=()
+) -> ServiceRuntime:
     broker = make_broker(bootstrap, client_id=name, graceful_timeout=1.0)
     return ServiceRuntime(
-        name=name, store=store, broker=broker, clock=Clock(),
-        consumers=consumers, publishes=publishes,
+        name=name,
+        store=store,
+        broker=broker,
+        clock=Clock(),
+        consumers=consumers,
+        publishes=publishes,
     )
-
-
-async def read_topic(bootstrap: str, topic: str, count: int) -> list:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                group_id=f"reader-{uuid.uuid4()}")
-    await consumer.start()
-    try:
-        records = []
-        async with asyncio.timeout(30):
-            while len(records) < count:
-                batch = await consumer.getmany(timeout_ms=500)
-                for partition_records in batch.values():
-                    records.extend(partition_records)
-        return records
-    finally:
-        await consumer.stop()
 
 
 async def test_committed_events_cross_the_broker_in_order_and_poison_is_dead_lettered(
@@ -63,10 +55,18 @@ async def test_committed_events_cross_the_broker_in_order_and_poison_is_dead_let
         seen.append(event.data.assigned_count)
 
     consumer_store = SqliteStore(tmp_path / "consumer.sqlite3")
-    consumer = EventConsumer(name="delivery.order", topic=LicensesAssigned.TOPIC,
-                             store=consumer_store, handlers={LicensesAssigned: record})
-    producer = runtime("producer", kafka_bootstrap, SqliteStore(tmp_path / "producer.sqlite3"),
-                       publishes=[LicensesAssigned])
+    consumer = EventConsumer(
+        name="delivery.order",
+        topic=LicensesAssigned.TOPIC,
+        store=consumer_store,
+        handlers={LicensesAssigned: record},
+    )
+    producer = runtime(
+        "producer",
+        kafka_bootstrap,
+        SqliteStore(tmp_path / "producer.sqlite3"),
+        publishes=[LicensesAssigned],
+    )
     receiver = runtime("receiver", kafka_bootstrap, consumer_store, consumers=[consumer])
     await producer.start()
     await receiver.start()
@@ -77,15 +77,18 @@ async def test_committed_events_cross_the_broker_in_order_and_poison_is_dead_let
                 await uow.commit()
         await producer.dead_letter(LicensesAssigned.TOPIC, b"{not json", {"x-origin": "test"})
         await eventually(lambda: asyncio.sleep(0, seen), lambda s: len(s) == 5, what="5 events")
-        await eventually(lambda: asyncio.sleep(0, consumer.stats), lambda s: s["dead_lettered"] == 1,
-                         what="poison dead-lettered")
+        await eventually(
+            lambda: asyncio.sleep(0, consumer.stats),
+            lambda s: s["dead_lettered"] == 1,
+            what="poison dead-lettered",
+        )
         assert await producer.store.pending_outbox() == 0
     finally:
         await receiver.stop()
         await producer.stop()
 
     assert seen == [1, 2, 3, 4, 5]
-    [dead] = await read_topic(kafka_bootstrap, "provisioning.subscriptions.dlq", 1)
+    [dead] = await read_records(kafka_bootstrap, "provisioning.subscriptions.dlq", at_least=1)
     headers = {k: v.decode() for k, v in dead.headers}
     assert dead.value == b"{not json"
     assert headers["x-origin"] == "test"
@@ -108,8 +111,12 @@ async def test_an_event_whose_handling_never_committed_is_redelivered_after_a_re
         handled.append(event.subject)
 
     def consumer(handler) -> EventConsumer:
-        return EventConsumer(name="delivery.restart", topic="delivery.restart.events",
-                             store=store, handlers={LicensesAssigned: handler})
+        return EventConsumer(
+            name="delivery.restart",
+            topic="delivery.restart.events",
+            store=store,
+            handlers={LicensesAssigned: handler},
+        )
 
     first = runtime("first", kafka_bootstrap, store, consumers=[consumer(hangs)])
     await first.start()
@@ -124,7 +131,10 @@ async def test_an_event_whose_handling_never_committed_is_redelivered_after_a_re
     second = runtime("second", kafka_bootstrap, store, consumers=[consumer(completes)])
     await second.start()
     try:
-        await eventually(lambda: asyncio.sleep(0, handled), lambda h: h == ["sub-restart"],
-                         what="redelivery after restart")
+        await eventually(
+            lambda: asyncio.sleep(0, handled),
+            lambda h: h == ["sub-restart"],
+            what="redelivery after restart",
+        )
     finally:
         await second.stop()

@@ -74,7 +74,14 @@ async def test_invoice_reads_back_with_line_items_and_money_strings(
     body = response.json()
     assert body == listing["items"][0]
     assert set(body) == {
-        "id", "number", "kind", "customerId", "currency", "issuedAt", "total", "lineItems"
+        "id",
+        "number",
+        "kind",
+        "customerId",
+        "currency",
+        "issuedAt",
+        "total",
+        "lineItems",
     }
     assert (body["number"], body["kind"], body["customerId"]) == ("INV-000001", "invoice", "cust-1")
     assert (body["currency"], body["total"]) == ("USD", "50.00")
@@ -97,8 +104,12 @@ async def test_charges_list_every_line_with_balance(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     event = await activate(
-        app, currency="JPY", price_per_seat="1200", quantity=10,
-        term_duration="P1Y", billing_cycle="monthly",
+        app,
+        currency="JPY",
+        price_per_seat="1200",
+        quantity=10,
+        term_duration="P1Y",
+        billing_cycle="monthly",
     )
     response = await client.get(charges_url(event), headers=PARTNER_A)
     assert response.status_code == 200
@@ -108,13 +119,21 @@ async def test_charges_list_every_line_with_balance(
     invoice = (await client.get(f"/v1/invoices/{charge['invoiceId']}", headers=PARTNER_A)).json()
     assert invoice["total"] == "12000" and invoice["lineItems"][0]["unitPrice"] == "1200"
     assert set(charge) == {
-        "id", "type", "amount", "currency", "periodStart", "periodEnd", "eventId",
-        "postedAt", "invoiceId",
+        "id",
+        "type",
+        "amount",
+        "currency",
+        "periodStart",
+        "periodEnd",
+        "eventId",
+        "postedAt",
+        "invoiceId",
     }
     assert (charge["type"], charge["amount"], charge["currency"]) == ("charge", "12000", "JPY")
     assert charge["eventId"] == str(event.id)
     assert (charge["periodStart"], charge["periodEnd"]) == (
-        "2026-11-22T09:30:00Z", "2026-12-21T09:30:00Z"
+        "2026-11-22T09:30:00Z",
+        "2026-12-21T09:30:00Z",
     )  # monthly billing of a P1Y term: the first month only
 
 

@@ -49,12 +49,30 @@ def first_charge(sub: BilledSubscription, event_id: str = "evt-1"):  # -> Ledger
 @pytest.mark.parametrize(
     ("term", "cycle", "price_minor", "term_end", "period_end", "amount"),
     [
-        ("P1M", "monthly", 1000, datetime(2026, 12, 21, 9, 30, tzinfo=UTC),
-         datetime(2026, 12, 21, 9, 30, tzinfo=UTC), "50.00"),
-        ("P1Y", "annual", 10000, datetime(2027, 11, 21, 9, 30, tzinfo=UTC),
-         datetime(2027, 11, 21, 9, 30, tzinfo=UTC), "500.00"),
-        ("P1Y", "monthly", 900, datetime(2027, 11, 21, 9, 30, tzinfo=UTC),
-         datetime(2026, 12, 21, 9, 30, tzinfo=UTC), "45.00"),
+        (
+            "P1M",
+            "monthly",
+            1000,
+            datetime(2026, 12, 21, 9, 30, tzinfo=UTC),
+            datetime(2026, 12, 21, 9, 30, tzinfo=UTC),
+            "50.00",
+        ),
+        (
+            "P1Y",
+            "annual",
+            10000,
+            datetime(2027, 11, 21, 9, 30, tzinfo=UTC),
+            datetime(2027, 11, 21, 9, 30, tzinfo=UTC),
+            "500.00",
+        ),
+        (
+            "P1Y",
+            "monthly",
+            900,
+            datetime(2027, 11, 21, 9, 30, tzinfo=UTC),
+            datetime(2026, 12, 21, 9, 30, tzinfo=UTC),
+            "45.00",
+        ),
     ],
     ids=["monthly-P1M", "annual-P1Y", "monthly-billed-P1Y"],
 )
@@ -115,8 +133,10 @@ def test_unbillable_subscription_facts_are_refused(overrides: dict[str, object])
 
 def test_ledger_line_id_is_derived_from_the_event_and_the_line_kind() -> None:
     sub = subscription()
-    assert first_charge(sub, "evt-1").id == first_charge(sub, "evt-1").id == derived_id(
-        "evt-1", "charge"
+    assert (
+        first_charge(sub, "evt-1").id
+        == first_charge(sub, "evt-1").id
+        == derived_id("evt-1", "charge")
     )
     assert first_charge(sub, "evt-2").id != first_charge(sub, "evt-1").id
     assert derived_id("evt-1", "charge") != derived_id("evt-1", "invoice")
@@ -148,16 +168,23 @@ def test_document_numbers_are_zero_padded_per_kind() -> None:
         invoices.format_number("invoice", 0)
 
 
-def issue(kind: invoices.DocumentKind, amounts: list[int], number: int = 1,
-          issued_at: datetime = NOW) -> invoices.Invoice:
+def issue(
+    kind: invoices.DocumentKind, amounts: list[int], number: int = 1, issued_at: datetime = NOW
+) -> invoices.Invoice:
     line = first_charge(subscription())
     items = [
         invoices.InvoiceLine.for_ledger_line(dataclasses.replace(line, amount=a), "x")
         for a in amounts
     ]
     return invoices.issue(
-        document_id=f"{kind}-{number}", kind=kind, sequence_number=number, customer_id="cust-1",
-        csp_partner_id="partner-a", currency="USD", issued_at=issued_at, line_items=items,
+        document_id=f"{kind}-{number}",
+        kind=kind,
+        sequence_number=number,
+        customer_id="cust-1",
+        csp_partner_id="partner-a",
+        currency="USD",
+        issued_at=issued_at,
+        line_items=items,
     )
 
 
@@ -182,5 +209,7 @@ def test_newest_first_orders_by_issue_time_then_number() -> None:
     later = datetime(2026, 12, 1, tzinfo=UTC)
     a, b, c = issue("invoice", [1], 1), issue("invoice", [1], 2), issue("invoice", [1], 3, later)
     assert [d.number for d in invoices.newest_first([a, b, c])] == [
-        "INV-000003", "INV-000002", "INV-000001"
+        "INV-000003",
+        "INV-000002",
+        "INV-000001",
     ]

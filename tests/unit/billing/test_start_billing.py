@@ -79,7 +79,10 @@ async def test_activation_remembers_subscription_posts_charge_and_issues_invoice
         sub = await SubscriptionRepository(uow).get(sid)
     assert sub is not None
     assert (sub.customer_id, sub.csp_partner_id, sub.quantity, sub.price_per_seat) == (
-        "cust-1", "partner-a", 5, 1000
+        "cust-1",
+        "partner-a",
+        5,
+        1000,
     )
     assert (sub.term_start, sub.term_end) == (event.data.term_start, event.data.term_end)
     [line] = await ledger_of(store, sid)
@@ -90,7 +93,10 @@ async def test_activation_remembers_subscription_posts_charge_and_issues_invoice
     [invoice] = await invoices_of(store)
     assert line.invoice_id == invoice.id
     assert (invoice.number, invoice.kind, invoice.total, invoice.issued_at) == (
-        "INV-000001", "invoice", 5000, NOW
+        "INV-000001",
+        "invoice",
+        5000,
+        NOW,
     )
     assert invoice.line_items[0].description == (
         "Contoso CRM / standard: 5 seats, 2026-11-22 to 2026-12-21"

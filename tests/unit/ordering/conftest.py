@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI
-from shared.clock import FixedClock
-from shared.store.memory import MemoryStore
 
 from services.ordering.bootstrap import build_app
+from shared.clock import FixedClock
+from shared.store.memory import MemoryStore
 from tests.unit.ordering.helpers import NOW, SETTINGS
 
 

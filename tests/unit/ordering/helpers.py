@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+
 from shared.events.ordering import SubscriptionPurchased
 from shared.events.provisioning import (
     ActivationCompleted,
@@ -24,7 +25,9 @@ NOW = datetime(2030, 1, 31, 12, 0, tzinfo=UTC)
 SETTINGS = Settings(csp_jwt_secret="ordering-unit-test-secret-of-at-least-32-bytes")
 
 
-def auth(partner_id: str = "partner-a", roles: list[str] | None = None, sub: str = "alice") -> dict[str, str]:
+def auth(
+    partner_id: str = "partner-a", roles: list[str] | None = None, sub: str = "alice"
+) -> dict[str, str]:
     claims = {"sub": sub, "partnerId": partner_id, "roles": roles or ["GlobalAdmin"]}
     return {"Authorization": f"Bearer {mint_token(SETTINGS.csp_jwt_secret, claims)}"}
 
@@ -47,14 +50,21 @@ def line(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in item.items() if v is not ...}  # `...` drops a field
 
 
-async def new_customer(client: httpx.AsyncClient, partner_id: str = "partner-a", name: str = "Acme") -> str:
-    response = await client.post("/v1/customers", json={"companyName": name}, headers=auth(partner_id))
+async def new_customer(
+    client: httpx.AsyncClient, partner_id: str = "partner-a", name: str = "Acme"
+) -> str:
+    response = await client.post(
+        "/v1/customers", json={"companyName": name}, headers=auth(partner_id)
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
 
 async def new_cart(
-    client: httpx.AsyncClient, customer_id: str, *items: dict[str, Any], partner_id: str = "partner-a"
+    client: httpx.AsyncClient,
+    customer_id: str,
+    *items: dict[str, Any],
+    partner_id: str = "partner-a",
 ) -> dict[str, Any]:
     response = await client.post(
         f"/v1/customers/{customer_id}/carts",
@@ -66,7 +76,10 @@ async def new_cart(
 
 
 async def checked_out_order(
-    client: httpx.AsyncClient, customer_id: str, *items: dict[str, Any], partner_id: str = "partner-a"
+    client: httpx.AsyncClient,
+    customer_id: str,
+    *items: dict[str, Any],
+    partner_id: str = "partner-a",
 ) -> dict[str, Any]:
     cart = await new_cart(client, customer_id, *items, partner_id=partner_id)
     response = await client.post(
@@ -90,7 +103,9 @@ async def emitted(store: MemoryStore) -> list[SubscriptionPurchased]:
 LINK = "https://contoso.example/landing?token=abc%2Fdef"
 
 
-def link_issued(subscription_id: str, correlation_id: str, link: str = LINK) -> ActivationLinkIssued:
+def link_issued(
+    subscription_id: str, correlation_id: str, link: str = LINK
+) -> ActivationLinkIssued:
     return ActivationLinkIssued(
         source="provisioning",
         time=NOW,
@@ -102,13 +117,17 @@ def link_issued(subscription_id: str, correlation_id: str, link: str = LINK) -> 
     )
 
 
-def licenses_assigned(subscription_id: str, correlation_id: str, count: int, quantity: int = 5) -> LicensesAssigned:
+def licenses_assigned(
+    subscription_id: str, correlation_id: str, count: int, quantity: int = 5
+) -> LicensesAssigned:
     return LicensesAssigned(
         source="provisioning",
         time=NOW,
         subject=subscription_id,
         correlation_id=correlation_id,
-        data=LicensesAssignedData(subscription_id=subscription_id, assigned_count=count, quantity=quantity),
+        data=LicensesAssignedData(
+            subscription_id=subscription_id, assigned_count=count, quantity=quantity
+        ),
     )
 
 
@@ -116,7 +135,9 @@ TERM_START = NOW + timedelta(days=2)
 TERM_END = datetime(2031, 2, 1, 12, 0, tzinfo=UTC)  # start + P1Y - 1 day
 
 
-def activation_completed(subscription_id: str, correlation_id: str, licenses: int = 3) -> ActivationCompleted:
+def activation_completed(
+    subscription_id: str, correlation_id: str, licenses: int = 3
+) -> ActivationCompleted:
     return ActivationCompleted(
         source="provisioning",
         time=TERM_START,

@@ -6,14 +6,18 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from shared.catalog import load_catalog
 
 from services.ordering.domain.cart_rules import LineItemDraft, validate_line_items
 from services.ordering.domain.errors import InvalidInput
+from shared.catalog import load_catalog
 
 CATALOG = load_catalog()
 VALID = LineItemDraft(
-    offer_id="contoso-crm", plan_id="standard", quantity=5, term_duration="P1Y", billing_cycle="annual"
+    offer_id="contoso-crm",
+    plan_id="standard",
+    quantity=5,
+    term_duration="P1Y",
+    billing_cycle="annual",
 )
 
 
@@ -32,7 +36,9 @@ def test_a_valid_line_gets_the_documented_defaults() -> None:
 
 
 def test_given_optional_fields_are_kept_and_ids_follow_cart_order() -> None:
-    second = replace(VALID, friendly_name="CRM for sales", reseller_mpn_id="1234567890", auto_renew_enabled=False)
+    second = replace(
+        VALID, friendly_name="CRM for sales", reseller_mpn_id="1234567890", auto_renew_enabled=False
+    )
     first, item = validate_line_items(CATALOG, [VALID, second])
     assert (first.id, item.id) == (0, 1)
     assert (item.friendly_name, item.reseller_mpn_id, item.auto_renew_enabled) == (
@@ -55,12 +61,20 @@ def test_an_empty_cart_names_line_items() -> None:
         ({"term_duration": "P3Y"}, "termDuration"),
         ({"billing_cycle": "weekly"}, "billingCycle"),
         # premium is sold P1M/monthly and P1Y/annual only
-        ({"plan_id": "premium", "term_duration": "P1Y", "billing_cycle": "monthly"}, "billingCycle"),
+        (
+            {"plan_id": "premium", "term_duration": "P1Y", "billing_cycle": "monthly"},
+            "billingCycle",
+        ),
         ({"plan_id": "premium", "term_duration": "P1M", "billing_cycle": "annual"}, "billingCycle"),
         # enterprise (fabrikam) sells no P1M term at all
         (
-            {"offer_id": "fabrikam-backup", "plan_id": "enterprise", "quantity": 10,
-             "term_duration": "P1M", "billing_cycle": "monthly"},
+            {
+                "offer_id": "fabrikam-backup",
+                "plan_id": "enterprise",
+                "quantity": 10,
+                "term_duration": "P1M",
+                "billing_cycle": "monthly",
+            },
             "termDuration",
         ),
         ({"quantity": 0}, "quantity"),

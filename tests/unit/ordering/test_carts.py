@@ -15,20 +15,46 @@ async def test_a_cart_is_created_active_with_defaults_filled(client: httpx.Async
     cid = await new_customer(client)
     response = await client.post(
         f"/v1/customers/{cid}/carts",
-        json={"lineItems": [line(), line(friendlyName="Sales CRM", partnerId="0012345678", autoRenewEnabled=False)]},
+        json={
+            "lineItems": [
+                line(),
+                line(friendlyName="Sales CRM", partnerId="0012345678", autoRenewEnabled=False),
+            ]
+        },
         headers=auth(roles=["AdminAgent"]),
     )
 
     assert response.status_code == 201
     cart = response.json()
     assert uuid.UUID(cart["id"])
-    assert (cart["status"], cart["customerId"], cart["creationDate"]) == ("active", cid, "2030-01-31T12:00:00Z")
+    assert (cart["status"], cart["customerId"], cart["creationDate"]) == (
+        "active",
+        cid,
+        "2030-01-31T12:00:00Z",
+    )
     assert cart["lineItems"] == [
-        {"id": 0, "offerId": "contoso-crm", "planId": "standard", "quantity": 5, "termDuration": "P1Y",
-         "billingCycle": "annual", "friendlyName": "Contoso CRM", "partnerId": None, "autoRenewEnabled": True},
-        {"id": 1, "offerId": "contoso-crm", "planId": "standard", "quantity": 5, "termDuration": "P1Y",
-         "billingCycle": "annual", "friendlyName": "Sales CRM", "partnerId": "0012345678",
-         "autoRenewEnabled": False},
+        {
+            "id": 0,
+            "offerId": "contoso-crm",
+            "planId": "standard",
+            "quantity": 5,
+            "termDuration": "P1Y",
+            "billingCycle": "annual",
+            "friendlyName": "Contoso CRM",
+            "partnerId": None,
+            "autoRenewEnabled": True,
+        },
+        {
+            "id": 1,
+            "offerId": "contoso-crm",
+            "planId": "standard",
+            "quantity": 5,
+            "termDuration": "P1Y",
+            "billingCycle": "annual",
+            "friendlyName": "Sales CRM",
+            "partnerId": "0012345678",
+            "autoRenewEnabled": False,
+        },
     ]
 
 
@@ -36,20 +62,28 @@ async def test_a_cart_reads_back_as_created(client: httpx.AsyncClient) -> None:
     cid = await new_customer(client)
     cart = await new_cart(client, cid)
 
-    response = await client.get(f"/v1/customers/{cid}/carts/{cart['id']}", headers=auth(roles=["SalesAgent"]))
+    response = await client.get(
+        f"/v1/customers/{cid}/carts/{cart['id']}", headers=auth(roles=["SalesAgent"])
+    )
 
     assert response.status_code == 200
     assert response.json() == cart
 
 
-async def test_an_unknown_cart_or_a_cart_of_another_customer_is_not_found(client: httpx.AsyncClient) -> None:
+async def test_an_unknown_cart_or_a_cart_of_another_customer_is_not_found(
+    client: httpx.AsyncClient,
+) -> None:
     cid = await new_customer(client)
     sister = await new_customer(client, name="Sister")
     cart = await new_cart(client, cid)
 
     assert (await client.get(f"/v1/customers/{cid}/carts/nope", headers=auth())).status_code == 404
-    assert (await client.get(f"/v1/customers/{sister}/carts/{cart['id']}", headers=auth())).status_code == 404
-    checkout = await client.post(f"/v1/customers/{sister}/carts/{cart['id']}/checkout", headers=auth())
+    assert (
+        await client.get(f"/v1/customers/{sister}/carts/{cart['id']}", headers=auth())
+    ).status_code == 404
+    checkout = await client.post(
+        f"/v1/customers/{sister}/carts/{cart['id']}/checkout", headers=auth()
+    )
     assert checkout.status_code == 404
 
 
@@ -64,9 +98,24 @@ async def test_an_unknown_cart_or_a_cart_of_another_customer_is_not_found(client
         ({"lineItems": [line(planId="nope")]}, "lineItems[0].planId"),
         ({"lineItems": [line(planId=...)]}, "lineItems[0].planId"),
         ({"lineItems": [line(), line(offerId="contoso-helpdesk")]}, "lineItems[1].planId"),
-        ({"lineItems": [line(planId="premium", billingCycle="monthly")]}, "lineItems[0].billingCycle"),
-        ({"lineItems": [line(offerId="fabrikam-backup", planId="enterprise", quantity=10,
-                             termDuration="P1M", billingCycle="monthly")]}, "lineItems[0].termDuration"),
+        (
+            {"lineItems": [line(planId="premium", billingCycle="monthly")]},
+            "lineItems[0].billingCycle",
+        ),
+        (
+            {
+                "lineItems": [
+                    line(
+                        offerId="fabrikam-backup",
+                        planId="enterprise",
+                        quantity=10,
+                        termDuration="P1M",
+                        billingCycle="monthly",
+                    )
+                ]
+            },
+            "lineItems[0].termDuration",
+        ),
         ({"lineItems": [line(termDuration="P2Y")]}, "lineItems[0].termDuration"),
         ({"lineItems": [line(termDuration=...)]}, "lineItems[0].termDuration"),
         ({"lineItems": [line(billingCycle="quarterly")]}, "lineItems[0].billingCycle"),
@@ -101,6 +150,8 @@ async def test_a_bad_cart_is_a_400_naming_the_field(
 async def test_a_body_that_is_not_json_is_a_400(client: httpx.AsyncClient) -> None:
     cid = await new_customer(client)
     response = await client.post(
-        f"/v1/customers/{cid}/carts", content=b"{not json", headers={**auth(), "content-type": "application/json"}
+        f"/v1/customers/{cid}/carts",
+        content=b"{not json",
+        headers={**auth(), "content-type": "application/json"},
     )
     assert response.status_code == 400

@@ -8,12 +8,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import httpx
+
+from services.ordering.bootstrap import build_app
 from shared.catalog import load_catalog
 from shared.clock import FixedClock
 from shared.events.topics import ORDERING_SUBSCRIPTIONS
 from shared.store.memory import MemoryStore
-
-from services.ordering.bootstrap import build_app
 from tests.unit.ordering.helpers import (
     NOW,
     SETTINGS,
@@ -27,10 +27,21 @@ from tests.unit.ordering.helpers import (
 
 MIXED_CART = (
     line(partnerId="4711", friendlyName="CRM for sales"),  # USD 100.00 / year, window P14D
-    line(offerId="contoso-helpdesk", planId="basic", quantity=3, termDuration="P1M",
-         billingCycle="monthly", autoRenewEnabled=False),  # EUR 4.50 / month, default PT24H
-    line(offerId="fabrikam-backup", planId="team", quantity=7, termDuration="P1Y",
-         billingCycle="monthly"),  # USD 7.49 / month, window PT72H
+    line(
+        offerId="contoso-helpdesk",
+        planId="basic",
+        quantity=3,
+        termDuration="P1M",
+        billingCycle="monthly",
+        autoRenewEnabled=False,
+    ),  # EUR 4.50 / month, default PT24H
+    line(
+        offerId="fabrikam-backup",
+        planId="team",
+        quantity=7,
+        termDuration="P1Y",
+        billingCycle="monthly",
+    ),  # USD 7.49 / month, window PT72H
     line(offerId="fabrikam-backup", planId="enterprise", quantity=10),  # JPY 12000 / year, P30D
 )
 
@@ -53,8 +64,13 @@ async def test_checkout_places_one_completed_order_with_a_line_per_cart_item(
     assert [li["lineItemNumber"] for li in order["lineItems"]] == [0, 1, 2, 3]
     first = order["lineItems"][0]
     assert {k: v for k, v in first.items() if k != "subscriptionId"} == {
-        "lineItemNumber": 0, "offerId": "contoso-crm", "planId": "standard", "quantity": 5,
-        "termDuration": "P1Y", "billingCycle": "annual", "friendlyName": "CRM for sales",
+        "lineItemNumber": 0,
+        "offerId": "contoso-crm",
+        "planId": "standard",
+        "quantity": 5,
+        "termDuration": "P1Y",
+        "billingCycle": "annual",
+        "friendlyName": "CRM for sales",
         "partnerIdOnRecord": "4711",
     }
     assert order["lineItems"][1]["friendlyName"] == "Contoso Helpdesk"
@@ -78,7 +94,9 @@ async def test_checkout_emits_one_subscription_purchased_per_line_priced_from_th
         ("USD", Decimal("7.49"), NOW + timedelta(hours=72)),
         ("JPY", Decimal("12000"), NOW + timedelta(days=30)),
     ]
-    assert [(e.data.currency, e.data.price_per_seat, e.data.refundable_until) for e in events] == expected
+    assert [
+        (e.data.currency, e.data.price_per_seat, e.data.refundable_until) for e in events
+    ] == expected
     for number, event in enumerate(events):
         assert (event.type, event.source, event.time) == ("SubscriptionPurchased", "ordering", NOW)
         assert event.correlation_id == str(event.id)  # the purchase starts the correlation
@@ -90,11 +108,23 @@ async def test_checkout_emits_one_subscription_purchased_per_line_priced_from_th
         assert (data.customer_id, data.customer_name) == (cid, "Acme Corp")
         assert data.purchased_at == NOW
     crm, helpdesk, backup, _ = (e.data for e in events)
-    assert (crm.publisher_id, crm.offer_name, crm.plan_name) == ("contoso", "Contoso CRM", "Standard")
-    assert (crm.friendly_name, crm.reseller_mpn_id, crm.auto_renew_enabled) == ("CRM for sales", "4711", True)
+    assert (crm.publisher_id, crm.offer_name, crm.plan_name) == (
+        "contoso",
+        "Contoso CRM",
+        "Standard",
+    )
+    assert (crm.friendly_name, crm.reseller_mpn_id, crm.auto_renew_enabled) == (
+        "CRM for sales",
+        "4711",
+        True,
+    )
     assert (crm.quantity, crm.term_duration, crm.billing_cycle) == (5, "P1Y", "annual")
     assert (helpdesk.friendly_name, helpdesk.auto_renew_enabled) == ("Contoso Helpdesk", False)
-    assert (backup.publisher_id, backup.term_duration, backup.billing_cycle) == ("fabrikam", "P1Y", "monthly")
+    assert (backup.publisher_id, backup.term_duration, backup.billing_cycle) == (
+        "fabrikam",
+        "P1Y",
+        "monthly",
+    )
 
 
 async def test_purchase_events_go_to_the_ordering_topic_keyed_by_subscription(
@@ -131,12 +161,17 @@ async def test_the_cart_shows_it_was_ordered(client: httpx.AsyncClient) -> None:
     cid = await new_customer(client)
     cart = await new_cart(client, cid)
     assert cart["status"] == "active"
-    order = (await client.post(f"/v1/customers/{cid}/carts/{cart['id']}/checkout", headers=auth())).json()
+    order = (
+        await client.post(f"/v1/customers/{cid}/carts/{cart['id']}/checkout", headers=auth())
+    ).json()
 
     after = await client.get(f"/v1/customers/{cid}/carts/{cart['id']}", headers=auth())
 
     assert after.status_code == 200
-    assert (after.json()["status"], after.json()["orderId"]) == ("ordered", order["orders"][0]["id"])
+    assert (after.json()["status"], after.json()["orderId"]) == (
+        "ordered",
+        order["orders"][0]["id"],
+    )
 
 
 async def test_failed_checkouts_emit_nothing_and_place_nothing(
@@ -149,12 +184,23 @@ async def test_failed_checkouts_emit_nothing_and_place_nothing(
     foreign = await client.post(url, headers=auth(partner_id="partner-b"))
     read_only = await client.post(url, headers=auth(roles=["SalesAgent"]))
     unknown_cart = await client.post(f"/v1/customers/{cid}/carts/nope/checkout", headers=auth())
-    unknown_customer = await client.post(f"/v1/customers/nope/carts/{cart['id']}/checkout", headers=auth())
+    unknown_customer = await client.post(
+        f"/v1/customers/nope/carts/{cart['id']}/checkout", headers=auth()
+    )
 
-    assert [r.status_code for r in (foreign, read_only, unknown_cart, unknown_customer)] == [404, 403, 404, 404]
+    assert [r.status_code for r in (foreign, read_only, unknown_cart, unknown_customer)] == [
+        404,
+        403,
+        404,
+        404,
+    ]
     assert await emitted(store) == []
-    assert (await client.get(f"/v1/customers/{cid}/subscriptions", headers=auth())).json()["totalCount"] == 0
-    assert (await client.get(f"/v1/customers/{cid}/carts/{cart['id']}", headers=auth())).json()["status"] == "active"
+    assert (await client.get(f"/v1/customers/{cid}/subscriptions", headers=auth())).json()[
+        "totalCount"
+    ] == 0
+    assert (await client.get(f"/v1/customers/{cid}/carts/{cart['id']}", headers=auth())).json()[
+        "status"
+    ] == "active"
 
 
 async def test_checkout_is_all_or_nothing_when_the_catalog_stopped_selling_a_line(
@@ -166,17 +212,29 @@ async def test_checkout_is_all_or_nothing_when_the_catalog_stopped_selling_a_lin
     catalog = load_catalog()
     crm = catalog.offer("contoso-crm")
     assert crm is not None
-    shrunk = catalog.model_copy(update={"offers": [crm.model_copy(update={"plans": crm.plans[:1]})]})
+    shrunk = catalog.model_copy(
+        update={"offers": [crm.model_copy(update={"plans": crm.plans[:1]})]}
+    )
     restarted = build_app(SETTINGS, store=store, clock=FixedClock(NOW), catalog=shrunk)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=restarted), base_url="http://t") as other:
-        response = await other.post(f"/v1/customers/{cid}/carts/{cart['id']}/checkout", headers=auth())
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=restarted), base_url="http://t"
+    ) as other:
+        response = await other.post(
+            f"/v1/customers/{cid}/carts/{cart['id']}/checkout", headers=auth()
+        )
 
     assert response.status_code == 409
     assert response.json()["error"]["target"] == "lineItems[1].planId"
     assert await emitted(store) == []
-    assert (await client.get(f"/v1/customers/{cid}/orders", headers=auth())).json()["totalCount"] == 0
-    assert (await client.get(f"/v1/customers/{cid}/subscriptions", headers=auth())).json()["totalCount"] == 0
-    assert (await client.get(f"/v1/customers/{cid}/carts/{cart['id']}", headers=auth())).json()["status"] == "active"
+    assert (await client.get(f"/v1/customers/{cid}/orders", headers=auth())).json()[
+        "totalCount"
+    ] == 0
+    assert (await client.get(f"/v1/customers/{cid}/subscriptions", headers=auth())).json()[
+        "totalCount"
+    ] == 0
+    assert (await client.get(f"/v1/customers/{cid}/carts/{cart['id']}", headers=auth())).json()[
+        "status"
+    ] == "active"
 
 
 async def test_orders_are_read_back_and_listed_per_customer(client: httpx.AsyncClient) -> None:
@@ -186,9 +244,13 @@ async def test_orders_are_read_back_and_listed_per_customer(client: httpx.AsyncC
     second = await checked_out_order(client, cid, line(quantity=3))
     await checked_out_order(client, other_cid)
 
-    one = await client.get(f"/v1/customers/{cid}/orders/{first['id']}", headers=auth(roles=["HelpdeskAgent"]))
+    one = await client.get(
+        f"/v1/customers/{cid}/orders/{first['id']}", headers=auth(roles=["HelpdeskAgent"])
+    )
     listed = await client.get(f"/v1/customers/{cid}/orders", headers=auth())
-    wrong_customer = await client.get(f"/v1/customers/{other_cid}/orders/{first['id']}", headers=auth())
+    wrong_customer = await client.get(
+        f"/v1/customers/{other_cid}/orders/{first['id']}", headers=auth()
+    )
 
     assert one.status_code == 200 and one.json() == first
     assert listed.json() == {"totalCount": 2, "items": [first, second]}

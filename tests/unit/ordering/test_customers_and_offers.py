@@ -13,7 +13,9 @@ from tests.unit.ordering.helpers import auth
 
 async def test_creating_a_customer_answers_201_with_the_customer(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        "/v1/customers", json={"companyName": "  Acme Corp ", "domain": "acme.example"}, headers=auth()
+        "/v1/customers",
+        json={"companyName": "  Acme Corp ", "domain": "acme.example"},
+        headers=auth(),
     )
 
     assert response.status_code == 201
@@ -70,8 +72,16 @@ async def test_offers_list_plans_and_prices_as_decimal_strings(client: httpx.Asy
     crm = next(o for o in body["items"] if o["offerId"] == "contoso-crm")
     assert (crm["publisherId"], crm["name"]) == ("contoso", "Contoso CRM")
     standard = next(p for p in crm["plans"] if p["planId"] == "standard")
-    assert (standard["currency"], standard["minQuantity"], standard["maxQuantity"]) == ("USD", 1, 500)
-    assert standard["prices"][0] == {"termDuration": "P1M", "billingCycle": "monthly", "pricePerSeat": "10.00"}
+    assert (standard["currency"], standard["minQuantity"], standard["maxQuantity"]) == (
+        "USD",
+        1,
+        500,
+    )
+    assert standard["prices"][0] == {
+        "termDuration": "P1M",
+        "billingCycle": "monthly",
+        "pricePerSeat": "10.00",
+    }
     backup = next(o for o in body["items"] if o["offerId"] == "fabrikam-backup")
     enterprise = next(p for p in backup["plans"] if p["planId"] == "enterprise")
     assert enterprise["prices"][0]["pricePerSeat"] == "12000"  # JPY has no minor digits

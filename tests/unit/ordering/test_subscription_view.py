@@ -7,15 +7,15 @@ from typing import Any
 
 import httpx
 import pytest
-from shared.events.envelope import Event
-from shared.events.provisioning import ActivationCompleted
-from shared.messaging.consumer import EventConsumer
-from shared.store.memory import MemoryStore
 
 from services.ordering.adapters.repositories import SubscriptionRepository
 from services.ordering.domain.subscription import Subscription
 from services.ordering.entrypoints.consumers import subscription_view_consumer
 from services.ordering.service_layer.subscription_view import on_activation_completed
+from shared.events.envelope import Event
+from shared.events.provisioning import ActivationCompleted
+from shared.messaging.consumer import EventConsumer
+from shared.store.memory import MemoryStore
 from tests.unit.ordering.helpers import (
     LINK,
     TERM_END,
@@ -60,7 +60,9 @@ def consumer(store: MemoryStore, dead_letters: list[tuple[str, bytes]]) -> Event
 
 
 async def view(client: httpx.AsyncClient, p: Purchase) -> dict[str, Any]:
-    response = await client.get(f"/v1/customers/{p.customer_id}/subscriptions/{p.subscription_id}", headers=auth())
+    response = await client.get(
+        f"/v1/customers/{p.customer_id}/subscriptions/{p.subscription_id}", headers=auth()
+    )
     assert response.status_code == 200
     return dict(response.json())
 
@@ -77,7 +79,9 @@ async def feed(consumer: EventConsumer, *events: Event) -> list[str]:
 async def test_an_issued_link_makes_the_pending_subscription_need_action(
     client: httpx.AsyncClient, consumer: EventConsumer, purchase: Purchase
 ) -> None:
-    assert await feed(consumer, link_issued(purchase.subscription_id, purchase.correlation_id)) == ["handled"]
+    assert await feed(consumer, link_issued(purchase.subscription_id, purchase.correlation_id)) == [
+        "handled"
+    ]
 
     seen = await view(client, purchase)
     assert (seen["status"], seen["actionNeeded"], seen["activationLink"]) == ("pending", True, LINK)
@@ -85,7 +89,10 @@ async def test_an_issued_link_makes_the_pending_subscription_need_action(
         f"/v1/customers/{purchase.customer_id}/orders/{purchase.order_id}/lineitems/0/activationlinks",
         headers=auth(roles=["HelpdeskAgent"]),
     )
-    assert links.json() == {"totalCount": 1, "items": [{"lineItemNumber": 0, "link": {"uri": LINK, "method": "GET"}}]}
+    assert links.json() == {
+        "totalCount": 1,
+        "items": [{"lineItemNumber": 0, "link": {"uri": LINK, "method": "GET"}}],
+    }
 
 
 async def test_assigned_licenses_are_counted(
@@ -108,7 +115,9 @@ async def test_activation_completed_makes_it_active_with_its_term_dates(
     assert seen["effectiveStartDate"] == TERM_START.isoformat().replace("+00:00", "Z")
     assert seen["commitmentEndDate"] == TERM_END.isoformat().replace("+00:00", "Z")
     assert seen["activationLink"] == LINK  # kept for the record
-    active = await client.get(f"/v1/customers/{purchase.customer_id}/subscriptions?status=active", headers=auth())
+    active = await client.get(
+        f"/v1/customers/{purchase.customer_id}/subscriptions?status=active", headers=auth()
+    )
     assert [s["id"] for s in active.json()["items"]] == [sid]
 
 
@@ -125,7 +134,11 @@ async def test_a_link_arriving_after_activation_asks_for_no_action(
 async def test_events_for_an_unknown_subscription_are_ignored_not_failed(
     store: MemoryStore, consumer: EventConsumer, dead_letters: list[tuple[str, bytes]]
 ) -> None:
-    events = [link_issued("ghost", "c"), licenses_assigned("ghost", "c", 1), activation_completed("ghost", "c")]
+    events = [
+        link_issued("ghost", "c"),
+        licenses_assigned("ghost", "c", 1),
+        activation_completed("ghost", "c"),
+    ]
 
     assert await feed(consumer, *events) == ["handled"] * 3
     assert dead_letters == []
@@ -162,9 +175,16 @@ async def test_the_same_fact_under_a_new_event_id_changes_nothing(
     assert await stored(store, purchase.subscription_id) == first
 
 
-async def test_the_view_emits_nothing(store: MemoryStore, consumer: EventConsumer, purchase: Purchase) -> None:
+async def test_the_view_emits_nothing(
+    store: MemoryStore, consumer: EventConsumer, purchase: Purchase
+) -> None:
     sid, corr = purchase.subscription_id, purchase.correlation_id
-    await feed(consumer, link_issued(sid, corr), licenses_assigned(sid, corr, 1), activation_completed(sid, corr))
+    await feed(
+        consumer,
+        link_issued(sid, corr),
+        licenses_assigned(sid, corr, 1),
+        activation_completed(sid, corr),
+    )
     assert [e.type for e in await emitted(store)] == ["SubscriptionPurchased"]  # only the purchase
 
 
@@ -176,10 +196,23 @@ def test_a_late_activation_does_not_undo_a_later_status() -> None:
 def _subscription() -> Subscription:
     return Subscription.model_validate(
         {
-            "id": "s", "csp_partner_id": "p", "customer_id": "c", "order_id": "o", "line_item_number": 0,
-            "offer_id": "contoso-crm", "plan_id": "standard", "publisher_id": "contoso",
-            "friendly_name": "CRM", "quantity": 5, "auto_renew_enabled": True, "reseller_mpn_id": None,
-            "term_duration": "P1Y", "billing_cycle": "annual", "currency": "USD",
-            "price_per_seat_minor": 10000, "creation_date": TERM_START, "correlation_id": "c",
+            "id": "s",
+            "csp_partner_id": "p",
+            "customer_id": "c",
+            "order_id": "o",
+            "line_item_number": 0,
+            "offer_id": "contoso-crm",
+            "plan_id": "standard",
+            "publisher_id": "contoso",
+            "friendly_name": "CRM",
+            "quantity": 5,
+            "auto_renew_enabled": True,
+            "reseller_mpn_id": None,
+            "term_duration": "P1Y",
+            "billing_cycle": "annual",
+            "currency": "USD",
+            "price_per_seat_minor": 10000,
+            "creation_date": TERM_START,
+            "correlation_id": "c",
         }
     )

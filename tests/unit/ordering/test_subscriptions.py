@@ -4,15 +4,32 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from shared.store.memory import MemoryStore
 
+from shared.store.memory import MemoryStore
 from tests.unit.ordering.helpers import auth, checked_out_order, emitted, line, new_customer
 
 SUBSCRIPTION_FIELDS = {
-    "id", "customerId", "orderId", "offerId", "planId", "publisherId", "friendlyName", "quantity",
-    "status", "actionNeeded", "activationLink", "licensesAssigned", "autoRenewEnabled", "partnerId",
-    "termDuration", "billingCycle", "creationDate", "effectiveStartDate", "commitmentEndDate",
-    "refundableUntil", "pendingChange",
+    "id",
+    "customerId",
+    "orderId",
+    "offerId",
+    "planId",
+    "publisherId",
+    "friendlyName",
+    "quantity",
+    "status",
+    "actionNeeded",
+    "activationLink",
+    "licensesAssigned",
+    "autoRenewEnabled",
+    "partnerId",
+    "termDuration",
+    "billingCycle",
+    "creationDate",
+    "effectiveStartDate",
+    "commitmentEndDate",
+    "refundableUntil",
+    "pendingChange",
 }
 
 
@@ -21,27 +38,55 @@ async def test_a_checked_out_subscription_is_pending_with_exactly_the_documented
 ) -> None:
     cid = await new_customer(client)
     order = await checked_out_order(
-        client, cid, line(offerId="contoso-helpdesk", planId="basic", quantity=3, termDuration="P1M",
-                          billingCycle="monthly", partnerId="987654", friendlyName="Support desk",
-                          autoRenewEnabled=False),
+        client,
+        cid,
+        line(
+            offerId="contoso-helpdesk",
+            planId="basic",
+            quantity=3,
+            termDuration="P1M",
+            billingCycle="monthly",
+            partnerId="987654",
+            friendlyName="Support desk",
+            autoRenewEnabled=False,
+        ),
     )
     sid = order["lineItems"][0]["subscriptionId"]
 
-    response = await client.get(f"/v1/customers/{cid}/subscriptions/{sid}", headers=auth(roles=["SalesAgent"]))
+    response = await client.get(
+        f"/v1/customers/{cid}/subscriptions/{sid}", headers=auth(roles=["SalesAgent"])
+    )
 
     assert response.status_code == 200
     assert response.json() == {
-        "id": sid, "customerId": cid, "orderId": order["id"], "offerId": "contoso-helpdesk",
-        "planId": "basic", "publisherId": "contoso", "friendlyName": "Support desk", "quantity": 3,
-        "status": "pending", "actionNeeded": False, "activationLink": None, "licensesAssigned": 0,
-        "autoRenewEnabled": False, "partnerId": "987654", "termDuration": "P1M", "billingCycle": "monthly",
-        "creationDate": "2030-01-31T12:00:00Z", "effectiveStartDate": None, "commitmentEndDate": None,
-        "refundableUntil": "2030-02-01T12:00:00Z", "pendingChange": None,
+        "id": sid,
+        "customerId": cid,
+        "orderId": order["id"],
+        "offerId": "contoso-helpdesk",
+        "planId": "basic",
+        "publisherId": "contoso",
+        "friendlyName": "Support desk",
+        "quantity": 3,
+        "status": "pending",
+        "actionNeeded": False,
+        "activationLink": None,
+        "licensesAssigned": 0,
+        "autoRenewEnabled": False,
+        "partnerId": "987654",
+        "termDuration": "P1M",
+        "billingCycle": "monthly",
+        "creationDate": "2030-01-31T12:00:00Z",
+        "effectiveStartDate": None,
+        "commitmentEndDate": None,
+        "refundableUntil": "2030-02-01T12:00:00Z",
+        "pendingChange": None,
     }
     assert set(response.json()) == SUBSCRIPTION_FIELDS
 
 
-async def test_subscriptions_list_per_customer_and_filter_by_status(client: httpx.AsyncClient) -> None:
+async def test_subscriptions_list_per_customer_and_filter_by_status(
+    client: httpx.AsyncClient,
+) -> None:
     cid = await new_customer(client)
     other = await new_customer(client, name="Other")
     order = await checked_out_order(client, cid, line(), line(quantity=7))
@@ -53,22 +98,30 @@ async def test_subscriptions_list_per_customer_and_filter_by_status(client: http
     active = (await client.get(f"{base}?status=active", headers=auth())).json()
 
     assert everything["totalCount"] == 2
-    assert [s["id"] for s in everything["items"]] == [li["subscriptionId"] for li in order["lineItems"]]
+    assert [s["id"] for s in everything["items"]] == [
+        li["subscriptionId"] for li in order["lineItems"]
+    ]
     assert pending == everything
     assert active == {"totalCount": 0, "items": []}
 
 
 @pytest.mark.parametrize("status", ["bogus", "Active", ""])
-async def test_an_unknown_status_filter_is_a_400_naming_status(client: httpx.AsyncClient, status: str) -> None:
+async def test_an_unknown_status_filter_is_a_400_naming_status(
+    client: httpx.AsyncClient, status: str
+) -> None:
     cid = await new_customer(client)
-    response = await client.get(f"/v1/customers/{cid}/subscriptions", params={"status": status}, headers=auth())
+    response = await client.get(
+        f"/v1/customers/{cid}/subscriptions", params={"status": status}, headers=auth()
+    )
     assert response.status_code == 400
     assert response.json()["error"]["target"] == "status"
 
 
 async def test_an_unknown_subscription_is_not_found(client: httpx.AsyncClient) -> None:
     cid = await new_customer(client)
-    assert (await client.get(f"/v1/customers/{cid}/subscriptions/nope", headers=auth())).status_code == 404
+    assert (
+        await client.get(f"/v1/customers/{cid}/subscriptions/nope", headers=auth())
+    ).status_code == 404
 
 
 async def test_activation_links_are_empty_until_the_link_is_issued(
@@ -95,7 +148,9 @@ async def test_activation_links_of_an_unknown_line_item_are_not_found(
     assert (await client.get(url, headers=auth())).status_code == 404
 
 
-async def test_activation_links_of_an_unknown_order_are_not_found(client: httpx.AsyncClient) -> None:
+async def test_activation_links_of_an_unknown_order_are_not_found(
+    client: httpx.AsyncClient,
+) -> None:
     cid = await new_customer(client)
     url = f"/v1/customers/{cid}/orders/nope/lineitems/0/activationlinks"
     assert (await client.get(url, headers=auth())).status_code == 404

@@ -68,8 +68,11 @@ def _object(
     spec: dict[str, Any], schema: dict[str, Any], value: dict[str, Any], where: str, strict: bool
 ) -> list[str]:
     properties: dict[str, Any] = schema.get("properties", {})
-    problems = [f"{where}: missing required {name!r}" for name in schema.get("required", [])
-                if name not in value]
+    problems = [
+        f"{where}: missing required {name!r}"
+        for name in schema.get("required", [])
+        if name not in value
+    ]
     for name, item in value.items():
         if name in properties:
             problems += check(spec, properties[name], item, f"{where}.{name}", strict=strict)
@@ -91,9 +94,12 @@ def _format(fmt: str | None, value: Any, where: str) -> list[str]:
         elif fmt == "email" and isinstance(value, str):
             if "@" not in value:
                 return [f"{where}: {value!r} is not an email address"]
-        elif fmt in _INT_RANGES and isinstance(value, int):
-            if not -_INT_RANGES[fmt] <= value < _INT_RANGES[fmt]:
-                return [f"{where}: {value} out of {fmt} range"]
+        elif (
+            fmt in _INT_RANGES
+            and isinstance(value, int)
+            and not -_INT_RANGES[fmt] <= value < _INT_RANGES[fmt]
+        ):
+            return [f"{where}: {value} out of {fmt} range"]
     except ValueError:
         return [f"{where}: {value!r} is not a valid {fmt}"]
     return []

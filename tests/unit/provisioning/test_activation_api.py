@@ -33,8 +33,13 @@ async def licenses(h: Harness, sid: str, body: dict[str, Any]) -> httpx.Response
 
 async def test_licenses_then_activate_emits_one_activation_completed_with_every_field() -> None:
     h = Harness()
-    event = purchase(quantity=5, term_duration="P1Y", billing_cycle="annual",
-                     price_per_seat=Decimal("100.00"), auto_renew_enabled=False)
+    event = purchase(
+        quantity=5,
+        term_duration="P1Y",
+        billing_cycle="annual",
+        price_per_seat=Decimal("100.00"),
+        auto_renew_enabled=False,
+    )
     await h.purchased(event)
     sid = event.subject
 
@@ -54,12 +59,22 @@ async def test_licenses_then_activate_emits_one_activation_completed_with_every_
     assert isinstance(done, ActivationCompleted)
     start = datetime(2025, 1, 31, 12, 30, tzinfo=UTC)
     assert done.data.model_dump() == {
-        "subscription_id": sid, "csp_partner_id": "partner-1",
-        "customer_id": event.data.customer_id, "publisher_id": "contoso",
-        "offer_id": "contoso-crm", "offer_name": "Contoso CRM", "plan_id": "standard",
-        "quantity": 5, "licenses_assigned": 2, "term_duration": "P1Y", "billing_cycle": "annual",
-        "currency": "USD", "price_per_seat": Decimal("100.00"), "auto_renew_enabled": False,
-        "term_start": start, "term_end": datetime(2026, 1, 30, 12, 30, tzinfo=UTC),
+        "subscription_id": sid,
+        "csp_partner_id": "partner-1",
+        "customer_id": event.data.customer_id,
+        "publisher_id": "contoso",
+        "offer_id": "contoso-crm",
+        "offer_name": "Contoso CRM",
+        "plan_id": "standard",
+        "quantity": 5,
+        "licenses_assigned": 2,
+        "term_duration": "P1Y",
+        "billing_cycle": "annual",
+        "currency": "USD",
+        "price_per_seat": Decimal("100.00"),
+        "auto_renew_enabled": False,
+        "term_start": start,
+        "term_end": datetime(2026, 1, 30, 12, 30, tzinfo=UTC),
     }
     assert (done.subject, done.correlation_id, done.time) == (sid, event.correlation_id, start)
 
@@ -208,6 +223,8 @@ async def test_licenses_and_activate_on_a_foreign_or_unknown_subscription() -> N
     )
     unknown = await activate(h, "00000000-0000-0000-0000-000000000000")
     assert [foreign_licenses.status_code, foreign_activate.status_code, unknown.status_code] == [
-        403, 403, 404
+        403,
+        403,
+        404,
     ]
     assert await h.events() == []

@@ -16,13 +16,30 @@ LATER = T0 + timedelta(hours=2)
 
 def pending(quantity: int = 3, term: str = "P1M") -> SaasSubscription:
     return SaasSubscription(
-        id="sub-1", publisher_id="contoso", offer_id="contoso-crm", offer_name="Contoso CRM",
-        plan_id="standard", plan_name="Standard", quantity=quantity, term_duration=term,
-        billing_cycle="monthly", currency="USD", price_per_seat_minor=1000,
-        friendly_name="CRM", csp_partner_id="partner-1", customer_id="cust-1",
-        customer_name="Adatum", purchased_by="alice", order_id="order-1", line_item_number=0,
-        auto_renew=True, purchased_at=T0, refundable_until=T0 + timedelta(days=1),
-        correlation_id="corr-1", created=T0, activation_link="https://x.example/?token=t",
+        id="sub-1",
+        publisher_id="contoso",
+        offer_id="contoso-crm",
+        offer_name="Contoso CRM",
+        plan_id="standard",
+        plan_name="Standard",
+        quantity=quantity,
+        term_duration=term,
+        billing_cycle="monthly",
+        currency="USD",
+        price_per_seat_minor=1000,
+        friendly_name="CRM",
+        csp_partner_id="partner-1",
+        customer_id="cust-1",
+        customer_name="Adatum",
+        purchased_by="alice",
+        order_id="order-1",
+        line_item_number=0,
+        auto_renew=True,
+        purchased_at=T0,
+        refundable_until=T0 + timedelta(days=1),
+        correlation_id="corr-1",
+        created=T0,
+        activation_link="https://x.example/?token=t",
         token_expires_at=T0 + timedelta(days=7),
     )
 
@@ -174,5 +191,6 @@ def test_exactly_one_completion_over_any_mix_of_retries() -> None:
     facts = [fact for step in steps for fact in step()]
     assert sum(isinstance(f, ActivationDone) for f in facts) == 1
     assert [f for f in facts if isinstance(f, LicensesChanged)] == [
-        LicensesChanged(1, 3), LicensesChanged(2, 3)
+        LicensesChanged(1, 3),
+        LicensesChanged(2, 3),
     ]

@@ -147,7 +147,9 @@ async def test_list_available_plans_answers_the_offers_plans() -> None:
 
     assert [p["planId"] for p in every] == ["standard", "premium"]
     assert every[0]["planComponents"]["recurrentBillingTerms"][0] == {
-        "currency": "USD", "price": 10, "termUnit": "P1M",
+        "currency": "USD",
+        "price": 10,
+        "termUnit": "P1M",
         "termDescription": "1 month term, billed monthly",
     }
     assert [p["planId"] for p in one["plans"]] == ["premium"]

@@ -9,7 +9,13 @@ from services.provisioning.adapters.purchase_tokens import PurchaseTokens
 from services.provisioning.adapters.repository import SubscriptionRepository
 from shared.events.ordering import SubscriptionPurchased
 from tests.unit.provisioning.support import (
-    API, SETTINGS, T0, Harness, publisher_headers, purchase, token_of,
+    API,
+    SETTINGS,
+    T0,
+    Harness,
+    publisher_headers,
+    purchase,
+    token_of,
 )
 
 

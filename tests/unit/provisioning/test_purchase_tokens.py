@@ -24,8 +24,13 @@ def tokens(clock: FixedClock) -> PurchaseTokens:
 
 def test_issued_token_carries_the_documented_claims() -> None:
     issued = tokens(FixedClock(T0)).issue("sub-1", "contoso")
-    claims = jwt.decode(issued.token, SECRET, algorithms=["HS256"], audience=AUDIENCE,
-                        options={"verify_exp": False, "verify_iat": False})
+    claims = jwt.decode(
+        issued.token,
+        SECRET,
+        algorithms=["HS256"],
+        audience=AUDIENCE,
+        options={"verify_exp": False, "verify_iat": False},
+    )
     assert claims == {
         "sub": "sub-1",
         "publisherId": "contoso",

@@ -56,14 +56,21 @@ async def scenario(h: Harness, *, activated: bool) -> tuple[str, str]:
         )
         await h.client.post(
             f"{SUBS}/{event.subject}/activate{API}",
-            headers=publisher_headers(), json={"planId": "standard", "quantity": 3},
+            headers=publisher_headers(),
+            json={"planId": "standard", "quantity": 3},
         )
     return event.subject, token_of(issued.data.link)
 
 
 def test_checker_reports_what_the_schemas_forbid(spec: dict[str, Any]) -> None:
-    bad = {"id": "not-a-uuid", "saasSubscriptionStatus": "Active", "quantity": "3",
-           "autoRenew": None, "created": "yesterday", "bogus": 1}
+    bad = {
+        "id": "not-a-uuid",
+        "saasSubscriptionStatus": "Active",
+        "quantity": "3",
+        "autoRenew": None,
+        "created": "yesterday",
+        "bogus": 1,
+    }
     problems = check(spec, component(spec, "Subscription"), bad)
     assert len(problems) == 6, problems
 
@@ -119,10 +126,20 @@ async def test_answered_statuses_are_declared_by_the_spec(spec: dict[str, Any]) 
         ("get", one, f"{SUBS}/{uuid.uuid4()}{API}", publisher_headers(), None),
         ("patch", one, f"{SUBS}/{sid}{API}", publisher_headers(), {}),
         ("delete", one, f"{SUBS}/{sid}{API}", publisher_headers(), None),
-        ("post", "/saas/subscriptions/{subscriptionId}/activate", f"{SUBS}/{sid}/activate{API}",
-         publisher_headers(), {"planId": "standard", "quantity": 3}),
-        ("get", "/saas/subscriptions/{subscriptionId}/operations/{operationId}",
-         f"{SUBS}/{sid}/operations/{uuid.uuid4()}{API}", publisher_headers(), None),
+        (
+            "post",
+            "/saas/subscriptions/{subscriptionId}/activate",
+            f"{SUBS}/{sid}/activate{API}",
+            publisher_headers(),
+            {"planId": "standard", "quantity": 3},
+        ),
+        (
+            "get",
+            "/saas/subscriptions/{subscriptionId}/operations/{operationId}",
+            f"{SUBS}/{sid}/operations/{uuid.uuid4()}{API}",
+            publisher_headers(),
+            None,
+        ),
     ]
     for method, template, url, headers, body in calls:
         r = await h.client.request(method.upper(), url, headers=headers, json=body)

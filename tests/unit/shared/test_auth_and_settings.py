@@ -18,7 +18,9 @@ def test_partner_and_publisher_tokens_become_principals() -> None:
     partner = decode_principal(
         mint_token(SECRET, {"sub": "alice", "partnerId": "p1", "roles": ["SalesAgent"]}), SECRET
     )
-    publisher = decode_principal(mint_token(SECRET, {"sub": "app", "publisherId": "contoso"}), SECRET)
+    publisher = decode_principal(
+        mint_token(SECRET, {"sub": "app", "publisherId": "contoso"}), SECRET
+    )
     assert partner == PartnerUser("alice", "p1", frozenset({"SalesAgent"}))
     assert partner.can_read and not partner.can_write
     assert publisher == PublisherClient("app", "contoso")
@@ -51,11 +53,16 @@ def test_production_refuses_dev_secrets_and_the_test_clock() -> None:
         Settings(csp_env="production", csp_jwt_secret=DEV_JWT_SECRET)
     with pytest.raises(InsecureConfiguration, match="CSP_TEST_CLOCK"):
         Settings(
-            csp_env="production", csp_jwt_secret="j" * 32, csp_purchase_token_secret="p" * 32,
-            csp_catalog="catalog.json", csp_test_clock=True,
+            csp_env="production",
+            csp_jwt_secret="j" * 32,
+            csp_purchase_token_secret="p" * 32,
+            csp_catalog="catalog.json",
+            csp_test_clock=True,
         )
     ok = Settings(
-        csp_env="production", csp_jwt_secret="j" * 32, csp_purchase_token_secret="p" * 32,
+        csp_env="production",
+        csp_jwt_secret="j" * 32,
+        csp_purchase_token_secret="p" * 32,
         csp_catalog="catalog.json",
     )
     assert ok.is_production
@@ -64,6 +71,8 @@ def test_production_refuses_dev_secrets_and_the_test_clock() -> None:
 def test_production_refuses_short_secrets() -> None:
     with pytest.raises(InsecureConfiguration, match="at least 32 bytes"):
         Settings(
-            csp_env="production", csp_jwt_secret="short", csp_purchase_token_secret="p" * 32,
+            csp_env="production",
+            csp_jwt_secret="short",
+            csp_purchase_token_secret="p" * 32,
             csp_catalog="catalog.json",
         )

@@ -105,7 +105,9 @@ async def test_a_failing_handler_leaves_no_trace_and_is_retried(store, dead_lett
     assert dead_letters.sent == []
 
 
-async def test_a_handler_that_keeps_failing_is_dead_lettered_then_skipped(store, dead_letters) -> None:
+async def test_a_handler_that_keeps_failing_is_dead_lettered_then_skipped(
+    store, dead_letters
+) -> None:
     async def broken(event: LicensesAssigned, uow: UnitOfWork) -> None:
         raise RuntimeError("bug")
 
@@ -167,7 +169,9 @@ async def test_unknown_event_types_are_skipped_and_counted(store, dead_letters) 
     assert dead_letters.sent == []
 
 
-async def test_a_dead_letter_publish_failure_propagates_so_the_offset_is_not_committed(store) -> None:
+async def test_a_dead_letter_publish_failure_propagates_so_the_offset_is_not_committed(
+    store,
+) -> None:
     async def broker_down(topic: str, payload: bytes, headers: dict[str, str]) -> None:
         raise ConnectionError("broker unreachable")
 

@@ -22,12 +22,25 @@ def purchase() -> SubscriptionPurchased:
         subject="sub-1",
         correlation_id="sub-1-purchase",
         data=SubscriptionPurchasedData(
-            subscription_id="sub-1", order_id="o-1", line_item_number=0,
-            csp_partner_id="p-1", customer_id="c-1", customer_name="Adatum",
-            purchased_by="alice", publisher_id="contoso", offer_id="contoso-crm",
-            offer_name="Contoso CRM", plan_id="standard", plan_name="Standard",
-            quantity=5, term_duration="P1M", billing_cycle="monthly", currency="USD",
-            price_per_seat=Decimal("10.00"), friendly_name="CRM", purchased_at=NOW,
+            subscription_id="sub-1",
+            order_id="o-1",
+            line_item_number=0,
+            csp_partner_id="p-1",
+            customer_id="c-1",
+            customer_name="Adatum",
+            purchased_by="alice",
+            publisher_id="contoso",
+            offer_id="contoso-crm",
+            offer_name="Contoso CRM",
+            plan_id="standard",
+            plan_name="Standard",
+            quantity=5,
+            term_duration="P1M",
+            billing_cycle="monthly",
+            currency="USD",
+            price_per_seat=Decimal("10.00"),
+            friendly_name="CRM",
+            purchased_at=NOW,
             refundable_until=NOW,
         ),
     )
@@ -36,8 +49,15 @@ def purchase() -> SubscriptionPurchased:
 def test_the_envelope_is_camel_case_with_every_field() -> None:
     wire = json.loads(purchase().to_bytes())
     assert set(wire) == {
-        "id", "type", "version", "source", "time", "subject",
-        "correlationId", "causationId", "data",
+        "id",
+        "type",
+        "version",
+        "source",
+        "time",
+        "subject",
+        "correlationId",
+        "causationId",
+        "data",
     }
     assert wire["type"] == "SubscriptionPurchased"
     assert wire["data"]["pricePerSeat"] == "10.00"  # money never travels as a float

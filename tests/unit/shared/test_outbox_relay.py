@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
+
 from shared.clock import FixedClock
 from shared.messaging.relay import OutboxRelay
 from shared.store.memory import MemoryStore
@@ -48,10 +50,8 @@ async def test_a_failed_publish_keeps_the_row_and_everything_after_it() -> None:
 
     await add_rows(store, "a", "b", "c")
     relay = OutboxRelay(store, publish, FixedClock(NOW))
-    try:
+    with pytest.raises(ConnectionError):
         await relay.publish_pending()
-    except ConnectionError:
-        pass
 
     assert published == ["a"]  # c is not published ahead of b: order per key holds
     assert await store.pending_outbox() == 2

@@ -25,9 +25,14 @@ def settings(enabled: bool) -> Settings:
 
 
 def client(app) -> httpx.AsyncClient:
-    token = mint_token(Settings().csp_jwt_secret, {"sub": "u", "partnerId": "p", "roles": ["SalesAgent"]})
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
-                             headers={"Authorization": f"Bearer {token}"})
+    token = mint_token(
+        Settings().csp_jwt_secret, {"sub": "u", "partnerId": "p", "roles": ["SalesAgent"]}
+    )
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://test",
+        headers={"Authorization": f"Bearer {token}"},
+    )
 
 
 async def test_the_test_clock_routes_do_not_exist_unless_enabled() -> None:
@@ -52,19 +57,25 @@ async def test_advancing_moves_ordering_now_and_announces_the_new_offset() -> No
 
 @pytest.mark.parametrize("body", [{"advanceBy": "soon"}, {"advanceBy": "PT0S"}, {}])
 async def test_a_bad_advance_is_a_400_naming_advance_by(body: dict) -> None:
-    async with client(build_ordering(settings(True), store=MemoryStore(), clock=FixedClock(START))) as api:
+    async with client(
+        build_ordering(settings(True), store=MemoryStore(), clock=FixedClock(START))
+    ) as api:
         answer = await api.post("/admin/test-clock", json=body)
     assert answer.status_code == 400
     assert answer.json()["error"]["target"] == "advanceBy"
 
 
 async def test_only_ordering_advances_other_services_only_read() -> None:
-    async with client(build_billing(settings(True), store=MemoryStore(), clock=FixedClock(START))) as api:
+    async with client(
+        build_billing(settings(True), store=MemoryStore(), clock=FixedClock(START))
+    ) as api:
         assert (await api.get("/admin/test-clock")).json() == {"now": "2026-11-22T12:00:00Z"}
         assert (await api.post("/admin/test-clock", json={"advanceBy": "PT1H"})).status_code == 405
 
 
-async def test_a_service_applies_the_announced_offset_runs_due_work_and_keeps_it_after_restart() -> None:
+async def test_a_service_applies_the_announced_offset_runs_due_work_and_keeps_it_after_restart() -> (
+    None
+):
     store = MemoryStore()
     ran: list[datetime] = []
     clock = FixedClock(START)
@@ -74,8 +85,13 @@ async def test_a_service_applies_the_announced_offset_runs_due_work_and_keeps_it
         ran.append(clock.now())
 
     billing_clock.due_work.append(due)
-    event = TestClockAdvanced(source="ordering", time=START, subject="test-clock", correlation_id="c",
-                              data={"offsetSeconds": 3600.0, "now": START + timedelta(hours=1)})
+    event = TestClockAdvanced(
+        source="ordering",
+        time=START,
+        subject="test-clock",
+        correlation_id="c",
+        data={"offsetSeconds": 3600.0, "now": START + timedelta(hours=1)},
+    )
     assert await billing_clock.consumer().handle(event.to_bytes()) == "handled"
     assert clock.now() == START + timedelta(hours=1)
     assert ran == [START + timedelta(hours=1)]
