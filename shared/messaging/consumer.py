@@ -7,7 +7,7 @@ to a FastStream subscriber that commits the offset only after `handle` returned
 Outcomes:
 - known type, new id   -> handler runs; inbox row, state and outbox commit together
 - known type, seen id  -> skipped (redelivery)
-- unknown type         -> skipped and counted (a newer producer; never crash)
+- a type this consumer does not handle (or a newer producer's) -> skipped, counted
 - undecodable / invalid, or the handler keeps failing after `max_attempts`
                        -> published to `<topic>.dlq` with the original headers and
                           the error, then the offset moves on
@@ -77,37 +77,46 @@ class EventConsumer:
         try:
             event = self._registry.decode(raw)
         except UnknownEventType as unknown:
-            log.info("event_skipped_unknown_type", consumer=self.name, type=unknown.event_type)
-            return "skipped_unknown"
+            log.info(
+                "event_skipped",
+                consumer=self.name,
+                type=unknown.event_type,
+                reason="type not handled by this consumer",
+            )
+            return "skipped"
         except ValueError as poison:  # bad JSON or schema: ValidationError is a ValueError
             return await self._to_dead_letter(raw, headers, poison)
 
-        bound = log.bind(
+        # Bound for everything the handler logs, not just our own lines.
+        with structlog.contextvars.bound_contextvars(
             consumer=self.name,
             event_type=event.type,
             event_id=str(event.id),
             subscription_id=event.subject,
             correlation_id=event.correlation_id,
-        )
+        ):
+            return await self._handle_event(event, raw, headers)
+
+    async def _handle_event(self, event: Event, raw: bytes, headers: dict[str, str]) -> str:
         handler = self._handlers[type(event)]
         delay = self._first_backoff
         for attempt in range(1, self._max_attempts + 1):
             try:
                 async with self._store.unit_of_work() as uow:
                     if not await uow.record_inbox(self.name, str(event.id)):
-                        bound.info("event_duplicate_skipped")
+                        log.info("event_duplicate_skipped")
                         return "duplicate"
                     await handler(event, uow)
                     await uow.commit()
-                bound.info("event_handled")
+                log.info("event_handled")
                 return "handled"
             except (PermanentFailure, ValidationError) as permanent:
                 return await self._to_dead_letter(raw, headers, permanent)
             except Exception as error:
                 if attempt == self._max_attempts:
-                    bound.exception("event_handler_gave_up", attempts=attempt)
+                    log.exception("event_handler_gave_up", attempts=attempt)
                     return await self._to_dead_letter(raw, headers, error)
-                bound.warning("event_handler_retrying", attempt=attempt, error=repr(error))
+                log.warning("event_handler_retrying", attempt=attempt, error=repr(error))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
         raise AssertionError("unreachable")

@@ -217,8 +217,8 @@ async def test_other_provisioning_events_post_nothing(
             token_expires_at=datetime(2026, 12, 1, tzinfo=UTC) + timedelta(days=7),
         ),
     )
-    assert await consumer.handle(licenses.to_bytes()) == "skipped_unknown"
-    assert await consumer.handle(link.to_bytes()) == "skipped_unknown"
+    assert await consumer.handle(licenses.to_bytes()) == "skipped"
+    assert await consumer.handle(link.to_bytes()) == "skipped"
 
     assert await ledger_of(store, sid) == []
     assert await invoices_of(store) == []

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+import structlog
 
 from shared.events import ActivationCompleted, LicensesAssigned
 from shared.messaging.consumer import EventConsumer, PermanentFailure
@@ -163,9 +164,9 @@ async def test_unknown_event_types_are_skipped_and_counted(store, dead_letters) 
     raw = json.dumps({"type": other, "id": "x"}).encode()
     brand_new = json.dumps({"type": "SomethingFromTheFuture"}).encode()
 
-    assert await consumer.handle(raw) == "skipped_unknown"
-    assert await consumer.handle(brand_new) == "skipped_unknown"
-    assert consumer.stats["skipped_unknown"] == 2
+    assert await consumer.handle(raw) == "skipped"
+    assert await consumer.handle(brand_new) == "skipped"
+    assert consumer.stats["skipped"] == 2
     assert dead_letters.sent == []
 
 
@@ -187,3 +188,18 @@ async def test_a_dead_letter_publish_failure_propagates_so_the_offset_is_not_com
     )
     with pytest.raises(ConnectionError):
         await consumer.handle(b"poison")
+
+
+async def test_everything_a_handler_logs_carries_the_event_correlation_id(
+    store, dead_letters
+) -> None:
+    seen: dict[str, object] = {}
+
+    async def look(event: LicensesAssigned, uow: UnitOfWork) -> None:
+        seen.update(structlog.contextvars.get_contextvars())
+
+    await consumer_with(store, dead_letters, look).handle(licenses_assigned().to_bytes())
+
+    assert seen["correlation_id"] == "purchase-1"
+    assert seen["subscription_id"] == "sub-1"
+    assert "correlation_id" not in structlog.contextvars.get_contextvars()  # unbound after

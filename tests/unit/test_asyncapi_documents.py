@@ -1,0 +1,30 @@
+"""Each service's AsyncAPI document names what it consumes and publishes, with schemas."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+EXPECTED = {
+    "ordering": ({"ordering.subscriptions"}, {"SubscriptionPurchased"}),
+    "provisioning": (
+        {"provisioning.subscriptions"},
+        {"ActivationLinkIssued", "LicensesAssigned", "ActivationCompleted"},
+    ),
+    "billing": ({"billing.ledger"}, {"ChargePosted", "InvoiceIssued"}),
+}
+
+
+@pytest.mark.parametrize("service", sorted(EXPECTED))
+def test_the_document_lists_published_topics_and_event_schemas(service: str) -> None:
+    module = importlib.import_module(f"services.{service}.asyncapi")
+    document = module.asyncapi().to_specification().to_jsonable()
+    topics, event_types = EXPECTED[service]
+
+    addresses = {channel["address"] for channel in document["channels"].values()}
+    assert topics <= addresses
+    assert event_types <= set(document["components"]["schemas"])
+    for event_type in event_types:
+        properties = document["components"]["schemas"][event_type]["properties"]
+        assert {"id", "type", "subject", "correlationId", "causationId", "data"} <= set(properties)
