@@ -77,9 +77,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
         first = error.errors()[0]
-        target = field_path(first.get("loc", ()))
-        message = f"{target or 'request'}: {first.get('msg', 'invalid')}"
-        return JSONResponse(error_body("BadRequest", message, target or None), status_code=400)
+        loc = tuple(first.get("loc", ()))
+        if first.get("type") == "json_invalid":
+            detail = (first.get("ctx") or {}).get("error", "malformed")
+            return JSONResponse(
+                error_body("BadRequest", f"request body is not valid JSON: {detail}", "body"),
+                status_code=400,
+            )
+        # A whole-body problem (missing, not an object) has no field: name the body.
+        target = field_path(loc) or (str(loc[0]) if loc else "request")
+        message = f"{target}: {first.get('msg', 'invalid')}"
+        return JSONResponse(error_body("BadRequest", message, target), status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:

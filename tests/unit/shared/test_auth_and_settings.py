@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 import jwt
 import pytest
+from fastapi import FastAPI
+from pydantic import BaseModel
 
 from shared.http.auth import PartnerUser, PublisherClient, decode_principal, mint_token
-from shared.http.errors import ApiError, field_path
+from shared.http.errors import ApiError, field_path, install_error_handlers
 from shared.settings import DEV_JWT_SECRET, InsecureConfiguration, Settings
 
 SECRET = "unit-test-secret-of-at-least-32-bytes"
@@ -76,3 +79,40 @@ def test_production_refuses_short_secrets() -> None:
             csp_purchase_token_secret="p" * 32,
             csp_catalog="catalog.json",
         )
+
+
+class NewCustomer(BaseModel):
+    companyName: str  # noqa: N815 - the wire name
+
+
+def customers_app() -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/customers")
+    async def create(customer: NewCustomer) -> dict[str, str]:
+        return {"companyName": customer.companyName}
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("body", "target", "says"),
+    [
+        (b"{bad", "body", "not valid JSON"),
+        (b"", "body", "Field required"),
+        (b"[]", "body", "valid dictionary"),
+        (b'{"companyName": 5}', "companyName", "valid string"),
+    ],
+)
+async def test_malformed_bodies_are_400s_naming_the_body_or_field(
+    body: bytes, target: str, says: str
+) -> None:
+    transport = httpx.ASGITransport(app=customers_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        answer = await client.post(
+            "/customers", content=body, headers={"content-type": "application/json"}
+        )
+    assert answer.status_code == 400
+    assert answer.json()["error"]["target"] == target
+    assert says in answer.json()["error"]["message"]
