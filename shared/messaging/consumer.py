@@ -11,11 +11,15 @@ Outcomes:
 - undecodable / invalid, or the handler keeps failing after `max_attempts`
                        -> published to `<topic>.dlq` with the original headers and
                           the error, then the offset moves on
+- the store or network keeps failing (a TransientFailure) after `max_attempts`
+                       -> raised: the offset stays, the message comes back, and the
+                          partition waits for the infrastructure instead of shedding events
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -39,6 +43,10 @@ DeadLetter = Callable[[str, bytes, dict[str, str]], Awaitable[None]]
 
 class PermanentFailure(Exception):
     """The event can never be handled (a broken invariant); dead-letter it now."""
+
+
+# Infrastructure, not the event: never a reason to dead-letter it.
+TransientFailure = (OSError, TimeoutError, sqlite3.OperationalError)
 
 
 class EventConsumer:
@@ -114,6 +122,9 @@ class EventConsumer:
                 return await self._to_dead_letter(raw, headers, permanent)
             except Exception as error:
                 if attempt == self._max_attempts:
+                    if isinstance(error, TransientFailure):
+                        log.error("event_handler_waiting_for_infrastructure", error=repr(error))
+                        raise
                     log.exception("event_handler_gave_up", attempts=attempt)
                     return await self._to_dead_letter(raw, headers, error)
                 log.warning("event_handler_retrying", attempt=attempt, error=repr(error))

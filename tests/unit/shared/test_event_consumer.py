@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime
 
 import pytest
@@ -203,3 +204,15 @@ async def test_everything_a_handler_logs_carries_the_event_correlation_id(
     assert seen["correlation_id"] == "purchase-1"
     assert seen["subscription_id"] == "sub-1"
     assert "correlation_id" not in structlog.contextvars.get_contextvars()  # unbound after
+
+
+async def test_a_store_outage_is_raised_for_redelivery_never_dead_lettered(
+    store, dead_letters
+) -> None:
+    async def store_down(event: LicensesAssigned, uow: UnitOfWork) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    consumer = consumer_with(store, dead_letters, store_down)
+    with pytest.raises(sqlite3.OperationalError):
+        await consumer.handle(licenses_assigned().to_bytes())
+    assert dead_letters.sent == []
