@@ -16,7 +16,7 @@ from honcho.printer import Printer
 from shared.catalog import load_catalog
 from shared.http.auth import mint_token
 from shared.messaging.embedded_broker import broker_command
-from shared.settings import DEV_JWT_SECRET, Settings
+from shared.settings import DEV_JWT_SECRET, Settings, load_settings
 
 SERVICES = ("ordering", "provisioning", "billing")
 DEV_PARTNER = {"sub": "dev-admin", "partnerId": "dev-partner", "roles": ["GlobalAdmin"]}
@@ -59,7 +59,7 @@ def banner(settings: Settings, bootstrap: str, embedded: bool) -> str:
 
 
 def main() -> int:
-    settings = Settings()
+    settings = load_settings()
     settings.csp_data_dir.mkdir(parents=True, exist_ok=True)
     embedded = "KAFKA_BOOTSTRAP_SERVERS" not in os.environ
     broker_port = int(os.environ.get("CSP_BROKER_PORT", "9092"))

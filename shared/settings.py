@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Documented dev defaults: printed by `make run`, refused when CSP_ENV=production.
@@ -61,3 +61,11 @@ class Settings(BaseSettings):
 
     def store_path(self, service: str) -> Path:
         return self.csp_data_dir / f"{service}.sqlite3"
+
+
+def load_settings() -> Settings:
+    """Settings for a process entry point: a refused configuration exits with one clear line."""
+    try:
+        return Settings()
+    except (InsecureConfiguration, ValidationError) as error:
+        raise SystemExit(f"configuration refused: {error}") from None

@@ -5,11 +5,11 @@ from __future__ import annotations
 from services.ordering.bootstrap import build_app
 from shared.http.app import serve
 from shared.logging import configure_logging
-from shared.settings import Settings
+from shared.settings import load_settings
 
 
 def main() -> None:
-    settings = Settings()
+    settings = load_settings()
     configure_logging("ordering", settings.csp_log_level)
     serve(build_app(settings), settings.csp_host, settings.csp_ordering_port)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from services.provisioning.bootstrap import SERVICE, build_app
 from shared.http.app import serve
 from shared.logging import configure_logging
-from shared.settings import Settings
+from shared.settings import load_settings
 
 
 def main() -> None:
-    settings = Settings()
+    settings = load_settings()
     configure_logging(SERVICE, settings.csp_log_level)
     serve(build_app(settings), settings.csp_host, settings.csp_provisioning_port)
 
