@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 
-.PHONY: install run test lint test-unit test-integration test-e2e asyncapi clean
+.PHONY: install run test lint test-unit test-integration test-e2e bench asyncapi clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ test-integration: install
 
 test-e2e: install
 	$(BIN)/python -m pytest -q tests/e2e
+
+## Measured figures of purchase -> activation -> first charge (not a test; see benchmarks/README.md).
+bench: install
+	$(BIN)/python -m benchmarks.purchase_to_charge
 
 ## AsyncAPI documents of each service into docs/asyncapi/.
 asyncapi: install

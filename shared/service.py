@@ -59,5 +59,6 @@ def assemble_service(
         clock=clock,
         consumers=consumers,
         publishes=publishes,
+        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
     )
     return create_service_app(runtime=runtime, title=title, routers=routers, on_start=on_start)

@@ -85,7 +85,7 @@ class EventConsumer:
         try:
             event = self._registry.decode(raw)
         except UnknownEventType as unknown:
-            log.info(
+            log.debug(  # routine: most consumers see types they do not handle
                 "event_skipped",
                 consumer=self.name,
                 type=unknown.event_type,
@@ -152,7 +152,9 @@ class EventConsumer:
         """Where poison goes: the runtime binds the broker's publish; tests bind a fake."""
         self._dead_letter = dead_letter
 
-    def subscribe(self, broker: KafkaBroker, dead_letter: DeadLetter) -> None:
+    def subscribe(
+        self, broker: KafkaBroker, dead_letter: DeadLetter, *, fetch_max_wait_ms: int = 500
+    ) -> None:
         """Register on the broker: group = consumer name, commit after success."""
         self.bind_dead_letter(dead_letter)
 
@@ -164,6 +166,7 @@ class EventConsumer:
             group_id=self.name,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",
+            fetch_max_wait_ms=fetch_max_wait_ms,
             decoder=raw_body,
             title=f"{self.topic}:{self.name}",
             description="Consumes " + ", ".join(self._registry.names),

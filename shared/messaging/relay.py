@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import structlog
 
 from shared.clock import Clock
-from shared.store.port import OutboxMessage, Store
+from shared.store.port import ClaimedMessage, OutboxMessage, Store
 
 log = structlog.get_logger(__name__)
 
@@ -55,15 +56,34 @@ class OutboxRelay:
             )
             if not claimed:
                 return sent
-            done: list[int] = []
-            try:
-                for row in claimed:  # in order: one key's events stay ordered
-                    await self._publish(row.message)
-                    done.append(row.seq)
-            finally:
-                if done:
-                    await self._store.mark_sent(self._token, done)
+            done = await self._publish_claimed(claimed)
             sent += len(done)
+
+    async def _publish_claimed(self, claimed: list[ClaimedMessage]) -> list[int]:
+        """One task per key, each in commit order: a key's events stay ordered while
+        different subscriptions' events share the producer's batches."""
+        by_key: dict[tuple[str, str], list[ClaimedMessage]] = defaultdict(list)
+        for row in claimed:
+            by_key[(row.message.topic, row.message.key)].append(row)
+        done: list[int] = []
+
+        async def in_order(rows: list[ClaimedMessage]) -> None:
+            for row in rows:  # a failure stops this key only: nothing overtakes it
+                await self._publish(row.message)
+                done.append(row.seq)
+
+        outcomes = await asyncio.gather(
+            *(in_order(rows) for rows in by_key.values()), return_exceptions=True
+        )
+        await self._store.mark_sent(self._token, done)
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        if failures:
+            sent = set(done)
+            await self._store.release_outbox(
+                self._token, [row.seq for row in claimed if row.seq not in sent]
+            )
+            raise failures[0]
+        return done
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")

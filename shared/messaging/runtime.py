@@ -34,6 +34,7 @@ class ServiceRuntime:
         clock: Clock,
         consumers: Iterable[EventConsumer] = (),
         publishes: Iterable[type[Event]] = (),
+        fetch_max_wait_ms: int = 500,
     ) -> None:
         self.name = name
         self.store = store
@@ -43,7 +44,7 @@ class ServiceRuntime:
         self.ready = False
         self._publish = publish_function(broker)
         for consumer in self.consumers:
-            consumer.subscribe(broker, self.dead_letter)
+            consumer.subscribe(broker, self.dead_letter, fetch_max_wait_ms=fetch_max_wait_ms)
         _declare_publications(broker, publishes)
         self.relay = OutboxRelay(store, self._publish_outbox, clock)
 

@@ -135,6 +135,16 @@ class MemoryStore(Store):
         finally:
             self._release()
 
+    async def release_outbox(self, lease_token: str, seqs: list[int]) -> None:
+        wanted = set(seqs)
+        await self._acquire()
+        try:
+            for row in self._state.outbox:
+                if row.seq in wanted and row.sent_at is None and row.lease_token == lease_token:
+                    row.lease_token, row.lease_until = None, None
+        finally:
+            self._release()
+
     async def pending_outbox(self) -> int:
         await self._acquire()
         try:

@@ -131,6 +131,10 @@ class Store(abc.ABC):
         """Mark claimed rows as published (only those still leased to `lease_token`)."""
 
     @abc.abstractmethod
+    async def release_outbox(self, lease_token: str, seqs: list[int]) -> None:
+        """Give back claimed, unsent rows (a publish failed) so they can be claimed now."""
+
+    @abc.abstractmethod
     async def pending_outbox(self) -> int:
         """How many rows are not yet published (for health and tests)."""
 

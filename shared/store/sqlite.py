@@ -242,6 +242,16 @@ class SqliteStore(Store):
                 [(sent_at, seq, lease_token) for seq in seqs],
             )
 
+    async def release_outbox(self, lease_token: str, seqs: list[int]) -> None:
+        if not seqs:
+            return
+        async with self._transaction() as conn:
+            await conn.executemany(
+                "UPDATE outbox SET lease_token = NULL, lease_until = NULL"
+                " WHERE seq = ? AND lease_token = ? AND sent_at IS NULL",
+                [(seq, lease_token) for seq in seqs],
+            )
+
     async def pending_outbox(self) -> int:
         # A plain read, but under the lock: the shared connection must not be mid-transaction.
         await self._acquire()

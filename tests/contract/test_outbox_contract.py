@@ -72,6 +72,20 @@ async def test_mark_sent_removes_rows_from_later_claims_and_from_pending(store: 
     assert [c.message for c in again] == [message(3)]
 
 
+async def test_released_rows_can_be_claimed_again_at_once_but_only_by_the_holder(
+    store: Store,
+) -> None:
+    await emit(store, message(1), message(2))
+    claimed = await store.claim_outbox("relay-a", 10, NOW + LEASE, NOW)
+
+    await store.release_outbox("relay-b", [c.seq for c in claimed])  # not the holder: no-op
+    assert await store.claim_outbox("relay-a", 10, NOW + LEASE, NOW) == []
+    await store.release_outbox("relay-a", [claimed[1].seq])
+
+    again = await store.claim_outbox("relay-b", 10, NOW + LEASE, NOW)
+    assert [c.message for c in again] == [message(2)]
+
+
 async def test_only_the_lease_holder_can_mark_sent(store: Store) -> None:
     await emit(store, message(1))
     [row] = await store.claim_outbox("relay-a", 10, NOW + LEASE, NOW)

@@ -39,22 +39,30 @@ async def test_publishes_rows_in_commit_order_and_marks_them_sent() -> None:
     assert await relay.publish_pending() == 0
 
 
-async def test_a_failed_publish_keeps_the_row_and_everything_after_it() -> None:
+async def test_a_failed_publish_holds_back_that_key_only_and_retries_at_once() -> None:
     store = MemoryStore()
-    published: list[str] = []
+    published: list[bytes] = []
+    broker_down = True
 
     async def publish(message: OutboxMessage) -> None:
-        if message.key == "b":
+        if broker_down and message.payload == b"b1":
             raise ConnectionError("broker down")
-        published.append(message.key)
+        published.append(message.payload)
 
-    await add_rows(store, "a", "b", "c")
+    async with store.unit_of_work() as uow:
+        for key, payload in [("a", b"a1"), ("b", b"b1"), ("b", b"b2"), ("c", b"c1")]:
+            uow.add_outbox(OutboxMessage(topic="t", key=key, payload=payload))
+        await uow.commit()
     relay = OutboxRelay(store, publish, FixedClock(NOW))
     with pytest.raises(ConnectionError):
         await relay.publish_pending()
 
-    assert published == ["a"]  # c is not published ahead of b: order per key holds
+    assert sorted(published) == [b"a1", b"c1"]  # b2 never overtakes b1
     assert await store.pending_outbox() == 2
+
+    broker_down = False  # no lease to wait out: the failed rows were given back
+    assert await relay.publish_pending() == 2
+    assert published[-2:] == [b"b1", b"b2"]
 
 
 async def test_the_running_relay_publishes_soon_after_a_commit() -> None:

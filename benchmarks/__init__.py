@@ -1,0 +1,1 @@
+"""Benchmarks: measured figures of the running system (`make bench`); never part of `make test`."""
