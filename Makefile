@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 
-.PHONY: install run test lint test-unit test-integration test-e2e bench asyncapi clean
+.PHONY: install run test lint test-unit test-integration test-e2e bench fuzz asyncapi clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ test-e2e: install
 ## Measured figures of purchase -> activation -> first charge (not a test; see benchmarks/README.md).
 bench: install
 	$(BIN)/python -m benchmarks.purchase_to_charge
+
+## schemathesis against each service's OpenAPI on a running system: no input may get a 5xx.
+fuzz: install
+	$(BIN)/python -m pip install --quiet -c constraints.txt schemathesis
+	$(BIN)/python -m tools.fuzz_apis
 
 ## AsyncAPI documents of each service into docs/asyncapi/.
 asyncapi: install
