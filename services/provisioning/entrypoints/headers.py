@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Literal
 
 import structlog
 from fastapi import FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from shared.http.errors import bad_request, error_body
+from shared.http.errors import error_body
 
 log = structlog.get_logger(__name__)
 
@@ -20,14 +20,14 @@ TRACKING_HEADERS = ("x-ms-requestid", "x-ms-correlationid")
 
 
 def require_api_version(
-    api_version: Annotated[str | None, Query(alias="api-version")] = None,
+    api_version: Annotated[
+        Literal["2018-08-31"],
+        Query(alias="api-version", description="Mandatory; the only version is 2018-08-31."),
+    ],
 ) -> None:
-    """Router dependency: the spec makes api-version mandatory with one allowed value."""
-    if api_version != API_VERSION:
-        raise bad_request(
-            f"query parameter api-version must be {API_VERSION!r}, got {api_version!r}",
-            target="api-version",
-        )
+    """Router dependency: the spec makes api-version mandatory with one allowed value.
+    Declared, not hand-checked, so the served OpenAPI says so; a missing or other value
+    is the shared 400 naming `api-version`."""
 
 
 def install_tracking_headers(app: FastAPI) -> None:
