@@ -27,6 +27,8 @@ def make_broker(
         # On shutdown, wait this long for in-flight handlers; an unfinished one is
         # cancelled before its commit, so its message is redelivered later.
         graceful_timeout=graceful_timeout,
+        # A plain stdlib logger: rendered by shared.logging like everything else.
+        logger=logging.getLogger("csp.faststream"),
         # FastStream logs each message at this level; ours are richer, so keep it at DEBUG.
         log_level=logging.DEBUG,
     )
