@@ -75,7 +75,12 @@ def main() -> int:
             service, shlex.join([sys.executable, "-m", f"services.{service}"]), env=env
         )
     manager.loop()
-    return manager.returncode or 0
+    # Ctrl-C / SIGTERM give 130 / 143. Anything else means a process ended on its own
+    # (a port in use, a crash) and honcho stopped the rest: never report that as success.
+    if manager.returncode in (130, 143):
+        return 0
+    print("a process exited on its own; everything was stopped (see above)", file=sys.stderr)
+    return manager.returncode or 1
 
 
 if __name__ == "__main__":

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import launch_system
+from shared.messaging.embedded_broker import free_port
+from tests.e2e.conftest import REPO, launch_system
 from tests.support.broker import running_broker
 
 pytestmark = pytest.mark.e2e
@@ -29,7 +33,7 @@ def test_with_kafka_bootstrap_servers_set_it_starts_no_broker_and_stops_cleanly_
         with launch_system(tmp_path, KAFKA_BOOTSTRAP_SERVERS=bootstrap) as (system, launcher):
             assert httpx.get(f"{system.ordering}/healthz").json() == {"status": "ok"}
             launcher.send_signal(signal.SIGINT)
-            assert launcher.wait(timeout=30) is not None
+            assert launcher.wait(timeout=30) == 0  # a clean stop
 
         log = system.log.read_text()
         assert bootstrap in log  # the banner names the given Kafka ...
@@ -38,3 +42,28 @@ def test_with_kafka_bootstrap_servers_set_it_starts_no_broker_and_stops_cleanly_
         assert "ordering started" in log
         for url in (system.ordering, system.provisioning, system.billing):
             assert not listening(url), f"{url} still listening after Ctrl-C"
+
+
+def test_a_process_that_cannot_start_stops_everything_with_a_failure_code(tmp_path: Path) -> None:
+    with socket.socket() as taken:  # the broker's port is in use: Tansu cannot start
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
+        env.update(
+            CSP_BROKER_PORT=str(port),
+            CSP_DATA_DIR=str(tmp_path / "data"),
+            CSP_ORDERING_PORT=str(free_port()),
+            CSP_PROVISIONING_PORT=str(free_port()),
+            CSP_BILLING_PORT=str(free_port()),
+        )
+        launcher = subprocess.run(
+            [sys.executable, "-m", "services.launcher"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert launcher.returncode != 0
+    assert "everything was stopped" in launcher.stderr
