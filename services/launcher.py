@@ -55,6 +55,7 @@ def banner(settings: Settings, bootstrap: str, embedded: bool) -> str:
         variable = f"PUBLISHER_TOKEN_{publisher.id.upper().replace('-', '_')}"
         token = mint_token(secret, {"sub": f"{publisher.id}-app", "publisherId": publisher.id})
         lines += [f"  publisher {publisher.id}:", f"    export {variable}={token}"]
+    lines += ["", "Ctrl-C stops everything."]
     return "\n".join(lines)
 
 
