@@ -120,6 +120,12 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def unit_of_work(self) -> UnitOfWork: ...
 
+    def read_only(self) -> UnitOfWork:
+        """A unit of work for queries (HTTP GETs). An adapter may serve it from its own
+        connection so reads do not queue behind writes; writing through it is an error
+        there. The default is an ordinary unit of work."""
+        return self.unit_of_work()
+
     @abc.abstractmethod
     async def claim_outbox(
         self, lease_token: str, limit: int, lease_until: datetime, now: datetime

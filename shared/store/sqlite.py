@@ -135,6 +135,8 @@ class SqliteStore(Store):
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._reader_lock = asyncio.Lock()
 
     async def open(self) -> None:
         if self._conn is not None:
@@ -150,6 +152,12 @@ class SqliteStore(Store):
             await conn.close()
             raise
         self._conn = conn
+        # A second connection for queries: in WAL mode it reads the last committed state
+        # while the writer works, so GETs do not queue behind event handling.
+        reader = await aiosqlite.connect(self._path, isolation_level=None)
+        await _run(reader, f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await _run(reader, "PRAGMA query_only = ON")
+        self._reader = reader
 
     async def close(self) -> None:
         if self._conn is None:
@@ -161,6 +169,10 @@ class SqliteStore(Store):
                 await conn.close()
         finally:
             self._release()
+        async with self._reader_lock:
+            reader, self._reader = self._reader, None
+            if reader is not None:
+                await reader.close()
 
     def _connection(self) -> aiosqlite.Connection:
         if self._conn is None:
@@ -208,6 +220,21 @@ class SqliteStore(Store):
 
     def unit_of_work(self) -> UnitOfWork:
         return _SqliteUnitOfWork(self)
+
+    def read_only(self) -> UnitOfWork:
+        return _SqliteReadUnitOfWork(self)
+
+    async def _begin_read(self) -> aiosqlite.Connection:
+        """Take the reader and open a read transaction (one consistent snapshot)."""
+        await self._reader_lock.acquire()
+        try:
+            if self._reader is None:
+                raise RuntimeError("SqliteStore is not open")
+            await _run(self._reader, "BEGIN")
+        except BaseException:
+            self._reader_lock.release()
+            raise
+        return self._reader
 
     async def claim_outbox(
         self, lease_token: str, limit: int, lease_until: datetime, now: datetime
@@ -347,6 +374,33 @@ class _SqliteUnitOfWork(UnitOfWork):
         if self._conn is not None:
             self._conn = None
             self._store._release()
+
+
+class _SqliteReadUnitOfWork(_SqliteUnitOfWork):
+    """Queries on the reader connection: no outbox, inbox or counters, and the
+    connection itself refuses writes (`PRAGMA query_only`)."""
+
+    async def _connection(self) -> aiosqlite.Connection:
+        if self._finished:
+            raise RuntimeError("unit of work already committed or rolled back")
+        if self._conn is None:
+            self._conn = await self._store._begin_read()
+        return self._conn
+
+    def add_outbox(self, message: OutboxMessage) -> None:
+        raise RuntimeError("a read-only unit of work cannot emit events")
+
+    async def record_inbox(self, consumer: str, event_id: str) -> bool:
+        raise RuntimeError("a read-only unit of work cannot record the inbox")
+
+    async def next_number(self, sequence: str) -> int:
+        raise RuntimeError("a read-only unit of work cannot take numbers")
+
+    def _finish(self) -> None:
+        self._finished = True
+        if self._conn is not None:
+            self._conn = None
+            self._store._reader_lock.release()
 
 
 class _SqliteCollection(Collection):

@@ -318,3 +318,12 @@ async def test_sqlite_data_survives_close_and_reopen(tmp_path: Path) -> None:
             assert await uow.next_number("invoice") == 2
     finally:
         await second.close()
+
+
+async def test_a_read_only_unit_of_work_sees_committed_documents(store: Store) -> None:
+    async with store.unit_of_work() as uow:
+        await uow.collection("things").insert("a", {"n": 1})
+        await uow.commit()
+    async with store.read_only() as reader:
+        assert await reader.collection("things").get("a") == {"n": 1}
+        assert await reader.collection("things").find(n=1) == [{"n": 1}]

@@ -26,12 +26,12 @@ def make_router(store: Store, auth: Authenticator) -> APIRouter:
         customer_id: Annotated[str | None, Query(alias="customerId", min_length=1)] = None,
         user: PartnerUser = reader,
     ) -> InvoiceList:
-        documents = await queries.list_invoices(store.unit_of_work(), user.partner_id, customer_id)
+        documents = await queries.list_invoices(store.read_only(), user.partner_id, customer_id)
         return InvoiceList(total_count=len(documents), items=[InvoiceOut.of(d) for d in documents])
 
     @router.get("/invoices/{invoice_id}", response_model=InvoiceOut)
     async def get_invoice(invoice_id: str, user: PartnerUser = reader) -> InvoiceOut:
-        document = await queries.get_invoice(store.unit_of_work(), user.partner_id, invoice_id)
+        document = await queries.get_invoice(store.read_only(), user.partner_id, invoice_id)
         if document is None:
             raise not_found(f"invoice {invoice_id} not found")
         return InvoiceOut.of(document)
@@ -44,7 +44,7 @@ def make_router(store: Store, auth: Authenticator) -> APIRouter:
         customer_id: str, subscription_id: str, user: PartnerUser = reader
     ) -> ChargeList:
         charges = await queries.subscription_charges(
-            store.unit_of_work(), user.partner_id, customer_id, subscription_id
+            store.read_only(), user.partner_id, customer_id, subscription_id
         )
         if charges is None:
             raise not_found(

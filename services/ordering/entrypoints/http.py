@@ -72,13 +72,13 @@ def build_router(*, store: Store, clock: Clock, catalog: Catalog, auth: Authenti
 
     @router.get("/customers", response_model=Page[CustomerOut])
     async def list_customers(user: PartnerUser = reader) -> Page[CustomerOut]:
-        async with store.unit_of_work() as uow:
+        async with store.read_only() as uow:
             found = await customers.list_customers(uow, user.partner_id)
         return Page[CustomerOut].of([CustomerOut.of(c) for c in found])
 
     @router.get("/customers/{cid}", response_model=CustomerOut)
     async def get_customer(cid: str, user: PartnerUser = reader) -> CustomerOut:
-        async with store.unit_of_work() as uow:
+        async with store.read_only() as uow:
             customer = await customers.owned_customer(uow, user.partner_id, cid)
         return CustomerOut.of(customer)
 
@@ -97,7 +97,7 @@ def build_router(*, store: Store, clock: Clock, catalog: Catalog, auth: Authenti
 
     @router.get("/customers/{cid}/carts/{cart_id}", response_model=CartOut)
     async def get_cart(cid: str, cart_id: str, user: PartnerUser = reader) -> CartOut:
-        async with store.unit_of_work() as uow:
+        async with store.read_only() as uow:
             cart = await carts.get_cart(uow, user.partner_id, cid, cart_id)
         return CartOut.of(cart)
 
@@ -114,13 +114,13 @@ def build_router(*, store: Store, clock: Clock, catalog: Catalog, auth: Authenti
 
     @router.get("/customers/{cid}/orders", response_model=Page[OrderOut])
     async def list_orders(cid: str, user: PartnerUser = reader) -> Page[OrderOut]:
-        async with store.unit_of_work() as uow:
+        async with store.read_only() as uow:
             orders = await queries.list_orders(uow, user.partner_id, cid)
         return Page[OrderOut].of([OrderOut.of(o) for o in orders])
 
     @router.get("/customers/{cid}/orders/{order_id}", response_model=OrderOut)
     async def get_order(cid: str, order_id: str, user: PartnerUser = reader) -> OrderOut:
-        async with store.unit_of_work() as uow:
+        async with store.read_only() as uow:
             order = await queries.get_order(uow, user.partner_id, cid, order_id)
         return OrderOut.of(order)
 
@@ -131,7 +131,7 @@ def build_router(*, store: Store, clock: Clock, catalog: Catalog, auth: Authenti
     async def activation_links(
         cid: str, order_id: str, n: str, user: PartnerUser = reader
     ) -> Page[ActivationLinkOut]:
-        async with store.unit_of_work() as uow:
+        async with store.read_only() as uow:
             links = await queries.activation_links(uow, user.partner_id, cid, order_id, n)
         return Page[ActivationLinkOut].of(
             [
@@ -144,13 +144,13 @@ def build_router(*, store: Store, clock: Clock, catalog: Catalog, auth: Authenti
     async def list_subscriptions(
         cid: str, status: str | None = None, user: PartnerUser = reader
     ) -> Page[SubscriptionOut]:
-        async with store.unit_of_work() as uow:
+        async with store.read_only() as uow:
             found = await queries.list_subscriptions(uow, user.partner_id, cid, status)
         return Page[SubscriptionOut].of([SubscriptionOut.of(s) for s in found])
 
     @router.get("/customers/{cid}/subscriptions/{sid}", response_model=SubscriptionOut)
     async def get_subscription(cid: str, sid: str, user: PartnerUser = reader) -> SubscriptionOut:
-        async with store.unit_of_work() as uow:
+        async with store.read_only() as uow:
             subscription = await queries.get_subscription(uow, user.partner_id, cid, sid)
         return SubscriptionOut.of(subscription)
 

@@ -51,8 +51,10 @@ def build_router(
     )
     Publisher = Annotated[PublisherClient, Depends(auth.publisher)]
 
-    async def in_unit(work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
-        async with _errors_as_http(), store.unit_of_work() as uow:
+    async def in_unit(work: Callable[[UnitOfWork], Awaitable[T]], *, reads_only: bool = False) -> T:
+        # Queries use the store's read side, so they do not queue behind event handling.
+        unit = store.read_only() if reads_only else store.unit_of_work()
+        async with _errors_as_http(), unit as uow:
             result = await work(uow)
             await uow.commit()
             return result
@@ -65,7 +67,8 @@ def build_router(
         if not token or not token.strip():
             raise bad_request("header x-ms-marketplace-token is required", "x-ms-marketplace-token")
         found = await in_unit(
-            lambda uow: fulfillment.resolve(uow, token.strip(), caller.publisher_id, tokens=tokens)
+            lambda uow: fulfillment.resolve(uow, token.strip(), caller.publisher_id, tokens=tokens),
+            reads_only=True,
         )
         return presenters.resolved(found)
 
@@ -73,18 +76,24 @@ def build_router(
     @router.get("/saas/subscriptions", response_model_exclude_none=True, include_in_schema=False)
     async def list_subscriptions(caller: Publisher) -> SubscriptionsResponse:
         # One page holds everything, so there is never an @nextLink (continuationToken unused).
-        found = await in_unit(lambda uow: fulfillment.list_subscriptions(uow, caller.publisher_id))
+        found = await in_unit(
+            lambda uow: fulfillment.list_subscriptions(uow, caller.publisher_id), reads_only=True
+        )
         return SubscriptionsResponse(subscriptions=[presenters.subscription_body(s) for s in found])
 
     @router.get("/saas/subscriptions/{subscriptionId}", response_model_exclude_none=True)
     async def get_subscription(sid: SubscriptionId, caller: Publisher) -> Subscription:
-        found = await in_unit(lambda uow: fulfillment.load_owned(uow, sid, caller.publisher_id))
+        found = await in_unit(
+            lambda uow: fulfillment.load_owned(uow, sid, caller.publisher_id), reads_only=True
+        )
         return presenters.subscription_body(found)
 
     @router.patch("/saas/subscriptions/{subscriptionId}")
     @router.delete("/saas/subscriptions/{subscriptionId}")
     async def change_subscription(sid: SubscriptionId, caller: Publisher) -> Response:
-        await in_unit(lambda uow: fulfillment.load_owned(uow, sid, caller.publisher_id))
+        await in_unit(
+            lambda uow: fulfillment.load_owned(uow, sid, caller.publisher_id), reads_only=True
+        )
         raise bad_request(READ_ONLY)
 
     @router.post("/saas/subscriptions/{subscriptionId}/activate")
@@ -121,12 +130,16 @@ def build_router(
         caller: Publisher,
         plan_id: Annotated[str | None, Query(alias="planId")] = None,
     ) -> SubscriptionPlans:
-        found = await in_unit(lambda uow: fulfillment.load_owned(uow, sid, caller.publisher_id))
+        found = await in_unit(
+            lambda uow: fulfillment.load_owned(uow, sid, caller.publisher_id), reads_only=True
+        )
         return SubscriptionPlans(plans=presenters.plans_of(catalog.offer(found.offer_id), plan_id))
 
     @router.get("/saas/subscriptions/{subscriptionId}/operations")
     async def list_operations(sid: SubscriptionId, caller: Publisher) -> OperationList:
-        await in_unit(lambda uow: fulfillment.load_owned(uow, sid, caller.publisher_id))
+        await in_unit(
+            lambda uow: fulfillment.load_owned(uow, sid, caller.publisher_id), reads_only=True
+        )
         return OperationList(operations=[])  # no operation exists before seat/plan changes
 
     @router.get("/saas/subscriptions/{subscriptionId}/operations/{operationId}")
@@ -136,7 +149,9 @@ def build_router(
         operation_id: Annotated[str, Path(alias="operationId")],
         caller: Publisher,
     ) -> Response:
-        await in_unit(lambda uow: fulfillment.load_owned(uow, sid, caller.publisher_id))
+        await in_unit(
+            lambda uow: fulfillment.load_owned(uow, sid, caller.publisher_id), reads_only=True
+        )
         raise not_found(f"operation {operation_id} not found")
 
     return router
