@@ -7,6 +7,7 @@ the broker, the runtime, the HTTP app and (with CSP_TEST_CLOCK=true) the test cl
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI
 
@@ -60,5 +61,6 @@ def assemble_service(
         consumers=consumers,
         publishes=publishes,
         fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+        retention=timedelta(days=settings.csp_retention_days),
     )
     return create_service_app(runtime=runtime, title=title, routers=routers, on_start=on_start)

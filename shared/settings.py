@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     csp_jwt_secret: str = DEV_JWT_SECRET
     csp_purchase_token_secret: str = DEV_PURCHASE_TOKEN_SECRET
     csp_purchase_token_ttl: str = "P7D"  # ISO 8601 duration
+    # How long sent outbox rows and inbox records are kept; must exceed the topics'
+    # retention so a late redelivery is still recognised.
+    csp_retention_days: int = Field(default=30, ge=1)
     csp_test_clock: bool = False
     csp_log_level: str = Field(default="info")
 

@@ -6,8 +6,10 @@ Built in the composition root (no I/O); `start()` in the HTTP lifespan connects.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Annotated, Union
 
 import structlog
@@ -35,6 +37,7 @@ class ServiceRuntime:
         consumers: Iterable[EventConsumer] = (),
         publishes: Iterable[type[Event]] = (),
         fetch_max_wait_ms: int = 500,
+        retention: timedelta = timedelta(days=30),
     ) -> None:
         self.name = name
         self.store = store
@@ -47,6 +50,8 @@ class ServiceRuntime:
             consumer.subscribe(broker, self.dead_letter, fetch_max_wait_ms=fetch_max_wait_ms)
         _declare_publications(broker, publishes)
         self.relay = OutboxRelay(store, self._publish_outbox, clock)
+        self._retention = retention
+        self._housekeeping: asyncio.Task[None] | None = None
 
     async def _publish_outbox(self, message: OutboxMessage) -> None:
         await self._publish(message.topic, message.payload, message.headers, message.key)
@@ -69,11 +74,27 @@ class ServiceRuntime:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
         self.relay.start()
+        self._housekeeping = asyncio.create_task(self._purge_hourly(), name="store-purge")
         self.ready = True
         log.info("service_started", service=self.name)
 
+    async def _purge_hourly(self) -> None:
+        """Keep the outbox and inbox bounded: forget what is older than the retention."""
+        while True:
+            try:
+                removed = await self.store.purge(self.clock.system_now() - self._retention)
+                if removed:
+                    log.info("store_purged", service=self.name, rows=removed)
+            except Exception:  # housekeeping must never take the service down
+                log.exception("store_purge_failed", service=self.name)
+            await asyncio.sleep(3600)
+
     async def stop(self) -> None:
         self.ready = False
+        if self._housekeeping:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
         await self.relay.stop()
         await self.broker.stop()
         await self.store.close()

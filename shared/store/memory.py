@@ -73,7 +73,7 @@ class _State:
 
     documents: dict[str, dict[str, str]]
     outbox: list[_OutboxRow]
-    inbox: set[tuple[str, str]]
+    inbox: dict[tuple[str, str], datetime]  # -> recorded at
     sequences: dict[str, int]
     next_outbox_seq: int
 
@@ -82,7 +82,7 @@ class _State:
         return _State(
             documents={name: dict(docs) for name, docs in self.documents.items()},
             outbox=list(self.outbox),
-            inbox=set(self.inbox),
+            inbox=dict(self.inbox),
             sequences=dict(self.sequences),
             next_outbox_seq=self.next_outbox_seq,
         )
@@ -90,7 +90,7 @@ class _State:
 
 class MemoryStore(Store):
     def __init__(self) -> None:
-        self._state = _State(documents={}, outbox=[], inbox=set(), sequences={}, next_outbox_seq=1)
+        self._state = _State(documents={}, outbox=[], inbox={}, sequences={}, next_outbox_seq=1)
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
 
@@ -145,6 +145,21 @@ class MemoryStore(Store):
         finally:
             self._release()
 
+    async def purge(self, older_than: datetime) -> int:
+        cutoff = _utc(older_than)
+        await self._acquire()
+        try:
+            state = self._state
+            kept = [r for r in state.outbox if r.sent_at is None or r.sent_at >= cutoff]
+            stale = [key for key, at in state.inbox.items() if at < cutoff]
+            for key in stale:
+                del state.inbox[key]
+            removed = len(state.outbox) - len(kept) + len(stale)
+            state.outbox = kept
+            return removed
+        finally:
+            self._release()
+
     async def pending_outbox(self) -> int:
         await self._acquire()
         try:
@@ -192,7 +207,7 @@ class _MemoryUnitOfWork(UnitOfWork):
         inbox = (await self._begin()).inbox
         if (consumer, event_id) in inbox:
             return False
-        inbox.add((consumer, event_id))
+        inbox[(consumer, event_id)] = datetime.now(UTC)
         return True
 
     async def next_number(self, sequence: str) -> int:

@@ -141,6 +141,13 @@ class Store(abc.ABC):
         """Give back claimed, unsent rows (a publish failed) so they can be claimed now."""
 
     @abc.abstractmethod
+    async def purge(self, older_than: datetime) -> int:
+        """Forget outbox rows sent, and inbox rows recorded, before `older_than`; returns
+        how many rows went. Unsent rows always stay. The inbox horizon must exceed how
+        long a message can be redelivered (the topic's retention), or a late redelivery
+        would be handled twice."""
+
+    @abc.abstractmethod
     async def pending_outbox(self) -> int:
         """How many rows are not yet published (for health and tests)."""
 

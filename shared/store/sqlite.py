@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS inbox (
     recorded_at TEXT NOT NULL,
     PRIMARY KEY (consumer, event_id)
 );
+CREATE INDEX IF NOT EXISTS inbox_by_age ON inbox (recorded_at);
 CREATE TABLE IF NOT EXISTS sequences (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -278,6 +279,13 @@ class SqliteStore(Store):
                 " WHERE seq = ? AND lease_token = ? AND sent_at IS NULL",
                 [(seq, lease_token) for seq in seqs],
             )
+
+    async def purge(self, older_than: datetime) -> int:
+        cutoff = _iso(older_than)
+        async with self._transaction() as conn:
+            sent = await _run(conn, "DELETE FROM outbox WHERE sent_at < ?", (cutoff,))
+            seen = await _run(conn, "DELETE FROM inbox WHERE recorded_at < ?", (cutoff,))
+        return sent + seen
 
     async def pending_outbox(self) -> int:
         # A plain read, but under the lock: the shared connection must not be mid-transaction.

@@ -136,3 +136,25 @@ async def test_listener_does_not_fire_after_a_rollback_or_a_commit_without_outbo
         await uow.commit()
 
     assert calls == []
+
+
+async def test_purge_forgets_old_sent_rows_and_inbox_records_but_never_unsent_rows(
+    store: Store,
+) -> None:
+    await emit(store, message(1), message(2))
+    claimed = await store.claim_outbox("relay-a", 1, NOW + LEASE, NOW)
+    await store.mark_sent("relay-a", [c.seq for c in claimed])
+    async with store.unit_of_work() as uow:
+        assert await uow.record_inbox("consumer", "event-1")
+        await uow.commit()
+
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    assert await store.purge(an_hour_ago) == 0  # nothing is that old yet
+
+    assert await store.purge(datetime.now(UTC) + timedelta(minutes=1)) == 2
+    assert await store.pending_outbox() == 1  # the unsent row stays
+    [left] = await store.claim_outbox("relay-b", 10, NOW + 3 * LEASE, NOW + 2 * LEASE)
+    assert left.message == message(2)
+    async with store.unit_of_work() as uow:
+        assert await uow.record_inbox("consumer", "event-1")  # forgotten: new again
+        await uow.rollback()

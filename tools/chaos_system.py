@@ -1,0 +1,170 @@
+"""The system under chaos: the broker and each service as a process of its own.
+
+Not `services.launcher`: honcho stops everything when one child dies, and here
+children die on purpose. Each service keeps its SQLite file in one data dir across
+restarts, and appends to one log file across restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from shared.messaging.embedded_broker import broker_command, free_port, wait_for_port
+
+SERVICES = ("ordering", "provisioning", "billing")
+REPO = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"
+START_TIMEOUT_S = 90.0  # one service, launch -> /healthz ok (a cold start on 2 busy cores)
+HEALTH_POLL_S = 0.1
+LOG_TAIL_CHARS = 3000
+
+
+class SystemFailure(Exception):
+    """The system could not be (re)started, or a process died without being killed:
+    the run cannot say anything about the delivery guarantee (exit 2)."""
+
+
+@dataclass
+class Service:
+    name: str
+    port: int
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+    killed_on_purpose: bool = False  # down because the chaos killed it; not yet restarted
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+
+@dataclass
+class System:
+    workdir: Path
+    jwt_secret: str
+    broker_port: int = field(default_factory=free_port)
+    services: dict[str, Service] = field(default_factory=dict)
+    broker: subprocess.Popen[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        for name in SERVICES:
+            self.services[name] = Service(name, free_port(), self.workdir / f"{name}.log")
+
+    def url(self, name: str) -> str:
+        return self.services[name].url
+
+    def _environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            KAFKA_BOOTSTRAP_SERVERS=f"{HOST}:{self.broker_port}",
+            CSP_DATA_DIR=str(self.workdir / "data"),
+            CSP_JWT_SECRET=self.jwt_secret,
+            PYTHONUNBUFFERED="1",  # a SIGKILL must not swallow the last log lines
+        )
+        for service in self.services.values():
+            env[f"CSP_{service.name.upper()}_PORT"] = str(service.port)
+        return env
+
+    def _spawn(self, argv: list[str], log: Path) -> subprocess.Popen[bytes]:
+        with log.open("ab") as out:  # appended across restarts: one history per service
+            return subprocess.Popen(
+                argv, cwd=REPO, env=self._environment(), stdout=out, stderr=subprocess.STDOUT
+            )
+
+    async def start_all(self) -> None:
+        self.broker = self._spawn(
+            broker_command(HOST, self.broker_port), self.workdir / "broker.log"
+        )
+        try:
+            await asyncio.to_thread(wait_for_port, HOST, self.broker_port)
+        except TimeoutError as error:
+            raise SystemFailure(f"the broker did not listen: {error}") from None
+        # One after the other: three cold starts at once on 2 cores only slow each other.
+        for name in SERVICES:
+            await self.start(name)
+
+    async def start(self, name: str) -> None:
+        """Launch one service and wait for its /healthz (it is consuming by then)."""
+        service = self.services[name]
+        service.process = self._spawn([sys.executable, "-m", f"services.{name}"], service.log)
+        service.starts += 1
+        await self._wait_healthy(service)
+        service.killed_on_purpose = False
+
+    def kill(self, name: str) -> int:
+        """SIGKILL: no shutdown hook, no graceful drain, no last commit. Returns the pid."""
+        service = self.services[name]
+        assert service.process is not None, f"{name} was never started"
+        service.killed_on_purpose = True
+        service.process.send_signal(signal.SIGKILL)
+        service.process.wait()
+        return service.process.pid
+
+    async def _wait_healthy(self, service: Service) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        async with httpx.AsyncClient(timeout=1.0) as client:
+            while True:
+                assert service.process is not None
+                if (code := service.process.poll()) is not None:
+                    raise SystemFailure(
+                        f"{service.name} exited with {code} while starting\n"
+                        + self.log_tail(service.name)
+                    )
+                try:
+                    if (await client.get(f"{service.url}/healthz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass  # not listening yet: uvicorn binds after the lifespan started
+                if time.monotonic() > deadline:
+                    raise SystemFailure(
+                        f"{service.name} not healthy after {START_TIMEOUT_S:.0f} s\n"
+                        + self.log_tail(service.name)
+                    )
+                await asyncio.sleep(HEALTH_POLL_S)
+
+    def check_alive(self) -> None:
+        """Raise if a process died that the chaos did not kill: then the run is void."""
+        if self.broker is not None and (code := self.broker.poll()) is not None:
+            raise SystemFailure(f"the broker exited on its own with {code}")
+        for service in self.services.values():
+            process = service.process
+            if process is None or service.killed_on_purpose:
+                continue
+            if (code := process.poll()) is not None:
+                raise SystemFailure(
+                    f"{service.name} exited on its own with {code}\n" + self.log_tail(service.name)
+                )
+
+    def stop_all(self) -> None:
+        """Kill every child still running; safe to call at any point, and twice."""
+        children = [s.process for s in self.services.values()] + [self.broker]
+        for process in children:
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+        for process in children:
+            if process is not None:
+                process.wait()
+
+    def log_tail(self, name: str) -> str:
+        try:
+            text = self.services[name].log.read_text(errors="replace")
+        except OSError:
+            return f"(no log for {name})"
+        return f"--- last lines of {self.services[name].log} ---\n{text[-LOG_TAIL_CHARS:]}"
+
+    def count_in_logs(self, name: str, log_event: str) -> int:
+        """How many JSON log lines of one service carry this structlog event name."""
+        try:
+            text = self.services[name].log.read_text(errors="replace")
+        except OSError:
+            return 0
+        return text.count(f'"event": "{log_event}"')
