@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 
-.PHONY: install run test lint test-unit test-integration test-e2e bench fuzz asyncapi clean
+.PHONY: install run test lint test-unit test-integration test-e2e bench fuzz chaos asyncapi clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench: install
 fuzz: install
 	$(BIN)/python -m pip install --quiet -c constraints.txt schemathesis
 	$(BIN)/python -m tools.fuzz_apis
+
+## Services SIGKILLed mid-flow and restarted: every purchase still ends with exactly one charge.
+chaos: install
+	$(BIN)/python -m tools.chaos
 
 ## AsyncAPI documents of each service into docs/asyncapi/.
 asyncapi: install

@@ -24,130 +24,111 @@ import signal
 import sys
 import tempfile
 import time
-from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 
 from shared.http.auth import mint_token
 from shared.settings import DEV_JWT_SECRET
 from tests.e2e.actors import Partner, Publisher
-from tools.chaos_checks import Check, converge, judge, settle, snapshot
-from tools.chaos_flow import Flow, FlowDriver
+from tools.chaos_checks import answered_as_expected, converge, judge, settle, snapshot
+from tools.chaos_flow import Flow, FlowDriver, FlowError, cart_sizes
 from tools.chaos_http import Retrying
-from tools.chaos_monkey import Monkey
-from tools.chaos_system import SERVICES, System, SystemFailure
+from tools.chaos_monkey import KILLS, Monkey
+from tools.chaos_pace import Pace
+from tools.chaos_report import Outcome, report
+from tools.chaos_system import System, SystemFailure
 
 LIMIT_S = 15 * 60.0
 PARTNER = {"sub": "chaos-admin", "partnerId": "chaos-partner", "roles": ["GlobalAdmin"]}
 PUBLISHER = {"sub": "contoso-app", "publisherId": "contoso"}  # contoso-crm's publisher
-# Log events that show the kills forced redelivery and the product absorbed it.
-ABSORBED = ("event_duplicate_skipped", "purchase_already_provisioned", "activation_already_billed")
 
 
 @dataclass(frozen=True)
-class Outcome:
-    checks: list[Check]
-    monkey: Monkey
-    retrying: Retrying
-    converged_after_last_kill_s: float | None
+class Actors:
+    buyer: Partner
+    watcher: Partner  # its own connection pool: polling does not queue behind the buyer
+    publisher: Publisher
+
+    @classmethod
+    def of(cls, system: System) -> Actors:
+        partner_token = mint_token(system.jwt_secret, PARTNER)
+        ordering, billing = system.url("ordering"), system.url("billing")
+        return cls(
+            buyer=Partner(ordering, billing, partner_token),
+            watcher=Partner(ordering, billing, partner_token),
+            publisher=Publisher(
+                system.url("provisioning"), mint_token(system.jwt_secret, PUBLISHER)
+            ),
+        )
+
+    async def close(self) -> None:
+        for client in (self.buyer, self.watcher, self.publisher):
+            await client.close()
 
 
 async def run(system: System, n: int, c: int, seed: int) -> Outcome:
     print("starting broker, ordering, provisioning, billing ...", flush=True)
     await system.start_all()
-    retrying = Retrying(after_failure=system.check_alive)
-    buyer, watcher = (
-        Partner(
-            system.url("ordering"), system.url("billing"), mint_token(system.jwt_secret, PARTNER)
-        )
-        for _ in range(2)
-    )
-    publisher = Publisher(system.url("provisioning"), mint_token(system.jwt_secret, PUBLISHER))
+    actors = Actors.of(system)
     try:
-        return await _chaos_flow(system, retrying, buyer, watcher, publisher, n, c, seed)
+        return await _chaos_flow(system, actors, n, c, seed)
     finally:
-        for client in (buyer, watcher, publisher):
-            await client.close()
+        await actors.close()
 
 
-async def _chaos_flow(
-    system: System,
-    retrying: Retrying,
-    buyer: Partner,
-    watcher: Partner,
-    publisher: Publisher,
-    n: int,
-    c: int,
-    seed: int,
-) -> Outcome:
+async def _chaos_flow(system: System, actors: Actors, n: int, c: int, seed: int) -> Outcome:
+    retrying = Retrying(after_failure=system.check_alive)
     started = time.monotonic()
     flow = Flow()
-    monkey = Monkey(system, random.Random(seed), started, flow.progress)
-    kills = len(monkey.plan)
+    pace = Pace.of(cart_sizes(n), rounds=sum(KILLS.values()) + 1)  # + the round after
+    monkey = Monkey(system, random.Random(seed), started, flow.progress, pace)
     driver = FlowDriver(
-        buyer, watcher, publisher, retrying, monkey.wait_for_kills, kills, n, c, flow=flow
+        actors.buyer, actors.watcher, actors.publisher, retrying, pace, n, c, flow=flow
     )
     print(
         f"flow: {n} subscriptions, {c} publisher workers; kills in order {monkey.plan}", flush=True
     )
+    stopped = False
     try:
         async with asyncio.TaskGroup() as group:
             group.create_task(monkey.run())
             group.create_task(driver.run())
     except* SystemFailure as failures:
         raise failures.exceptions[0] from None
-    print(
-        f"  t={time.monotonic() - started:6.1f}s  last activation; waiting for convergence",
-        flush=True,
-    )
+    except* FlowError as errors:  # the product answered wrong: a failed check, not exit 2
+        flow.errors += [f"the flow stopped: {error}" for error in errors.exceptions]
+        stopped = True
+    what = "the flow stopped" if stopped else "last activation; waiting for convergence"
+    print(f"  t={time.monotonic() - started:6.1f}s  {what}", flush=True)
+    outcome = Outcome([], monkey, retrying, None, None, flow.recovered)
+    if not stopped:
+        try:
+            return await _converge_and_judge(outcome, system, actors.watcher, flow, n)
+        except FlowError as error:
+            flow.errors.append(f"reading the outcome: {error}")
+    return replace(outcome, checks=[answered_as_expected(flow)], flow_stopped=stopped)
+
+
+async def _converge_and_judge(
+    outcome: Outcome, system: System, watcher: Partner, flow: Flow, n: int
+) -> Outcome:
+    monkey, retrying = outcome.monkey, outcome.retrying
     converged = await converge(watcher, retrying, flow)
-    after_kill: float | None = None
+    after_kill = after_restart = None
     if converged is not None:
-        after_kill = converged - monkey.last_kill_at if monkey.last_kill_at else None
+        if monkey.last_kill_at is not None:
+            after_kill = converged - monkey.last_kill_at
+            after_restart = after_kill - monkey.kills[-1].back_s
         await settle(converged, monkey.last_kill_at)
-    system.check_alive()
+    system.check_alive()  # a process that died unasked voids the snapshot
     checks = judge(flow, await snapshot(watcher, retrying, flow), n)
-    return Outcome(checks, monkey, retrying, after_kill)
-
-
-def report(outcome: Outcome, system: System, seed: int) -> list[str]:
-    kills = Counter(k.service for k in outcome.monkey.kills)
-    restarts = {name: system.services[name].starts - 1 for name in SERVICES}
-    converged = outcome.converged_after_last_kill_s
-    absorbed = {
-        name: {event: system.count_in_logs(name, event) for event in ABSORBED} for name in SERVICES
-    }
-    failures = outcome.retrying.failures
-    lines = [
-        "",
-        f"seed          {seed}",
-        "kills         " + ", ".join(f"{name} {kills[name]}" for name in SERVICES),
-        "restarts      " + ", ".join(f"{name} {restarts[name]}" for name in SERVICES),
-        "converged     "
-        + (
-            f"{converged:.1f} s after the last kill"
-            if converged is not None
-            else "NOT within the bound"
-        ),
-        "client        "
-        + (", ".join(f"{k} x{v}" for k, v in failures.most_common()) or "no failed call")
-        + " (retried until answered)",
-        "redelivered   "
-        + "; ".join(
-            f"{name}: " + ", ".join(f"{e} {count}" for e, count in events.items() if count)
-            for name, events in absorbed.items()
-            if any(events.values())
-        ),
-    ]
-    lines += [f"WARN  5xx answer (retried): {e}" for e in outcome.retrying.server_errors[:10]]
-    lines.append("checks")
-    for check in outcome.checks:
-        lines.append(f"  {'ok ' if not check.errors else 'FAIL'} {check.name}")
-        lines += [f"ERROR {e}" for e in check.errors[:20]]
-        if len(check.errors) > 20:
-            lines.append(f"ERROR ... and {len(check.errors) - 20} more")
-    return lines
+    return replace(
+        outcome,
+        checks=checks,
+        converged_after_last_kill_s=after_kill,
+        converged_after_last_restart_s=after_restart,
+    )
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

@@ -4,35 +4,37 @@ soon as its link shows), driven through a system whose services keep dying.
 Differences from the benchmark, all because of the chaos: every call is retried until
 its service answers (tools.chaos_http); a "conflict"/"already activated" answer is
 accepted only after a cut-off attempt and only when the state confirms that attempt
-took effect; and the buyer spreads its checkouts over the chaos, the last one after the
-last restart, so every kill lands in the middle of the flow.
+took effect; and the buyer checks out its carts in shares, one per chaos round
+(tools.chaos_pace), so that work is in flight when each kill lands.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 import time
-from collections.abc import Awaitable, Callable
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks.flow import CART_LINES, LINE
 from tests.e2e.actors import Partner, Publisher
 from tools.chaos_http import Retrying
+from tools.chaos_pace import Pace, share_of
 
 POLL_S = 0.1  # list polls: this run is about correctness, not latency
 LINK_LIMIT_S = 180.0  # checkout -> activation link visible; longer means it was lost
 
 
 class FlowError(Exception):
-    """An answer the flow cannot go on from (an unexpected 4xx on a setup call)."""
+    """An unexpected answer (a 4xx): one purchase's, reported while the run goes on, or
+    the whole flow's (customer, carts, the link poll), which stops it."""
 
 
 @dataclass
 class Purchase:
     sid: str
     quantity: int
+    share: int  # the chaos round in which it was bought
     bought_at: float  # time.monotonic()
     link: str = ""
     activated: bool = False
@@ -43,6 +45,8 @@ class Flow:
     cid: str = ""
     purchases: dict[str, Purchase] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    # Answers of a retried call that were the cut-off attempt's doing, confirmed by state.
+    recovered: Counter[str] = field(default_factory=Counter)
     last_activation: float | None = None  # time.monotonic()
 
     def progress(self) -> str:
@@ -51,10 +55,9 @@ class Flow:
         return f"{len(self.purchases)} bought, {links} links, {activated} activated"
 
 
-def carts_gate(cart: int, carts: int, kills: int) -> int:
-    """Kills that must be over before this cart is checked out: spreads the purchases
-    evenly over the chaos; the last cart waits for all of them."""
-    return math.ceil(cart * kills / (carts - 1)) if carts > 1 else 0
+def cart_sizes(n: int) -> list[int]:
+    """N purchase lines in carts of CART_LINES, as in the benchmark."""
+    return [min(CART_LINES, n - first) for first in range(0, n, CART_LINES)]
 
 
 @dataclass
@@ -63,8 +66,7 @@ class FlowDriver:
     watcher: Partner  # its own connection pool: polling does not queue behind the buyer
     publisher: Publisher
     retrying: Retrying
-    wait_for_kills: Callable[[int], Awaitable[None]]
-    kills: int
+    pace: Pace
     n: int
     c: int
     flow: Flow = field(default_factory=Flow)
@@ -107,19 +109,22 @@ class FlowDriver:
         return str((await self._created("create customer", "/v1/customers", body))["id"])
 
     async def _create_carts(self) -> list[str]:
-        carts = []
-        for first in range(0, self.n, CART_LINES):
+        carts: list[str] = []
+        first = 0
+        for size in cart_sizes(self.n):
             lines = [
                 {**LINE, "quantity": 1 + i % 5, "friendlyName": f"chaos {i}"}
-                for i in range(first, min(self.n, first + CART_LINES))
+                for i in range(first, first + size)
             ]
+            first += size
             path = f"/v1/customers/{self.flow.cid}/carts"
             cart = await self._created(f"create cart {len(carts)}", path, {"lineItems": lines})
             carts.append(str(cart["id"]))
         return carts
 
     async def _checkout(self, i: int, cart_id: str, carts: int, slots: asyncio.Semaphore) -> None:
-        await self.wait_for_kills(carts_gate(i, carts, self.kills))
+        share = share_of(i, carts, len(self.pace.share_sizes))
+        await self.pace.wait_for_round(share)
         async with slots:
             try:
                 lines = await self._place_order(cart_id)
@@ -127,7 +132,7 @@ class FlowDriver:
                 self.flow.errors.append(str(error))
                 return
         for line in lines:
-            purchase = Purchase(line["subscriptionId"], line["quantity"], time.monotonic())
+            purchase = Purchase(line["subscriptionId"], line["quantity"], share, time.monotonic())
             self.flow.purchases[purchase.sid] = purchase
             self._awaiting_link[purchase.sid] = purchase
 
@@ -141,7 +146,9 @@ class FlowDriver:
             return list(answer.json()["orders"][0]["lineItems"])
         if answer.status_code == 409 and sent.maybe_applied_before:
             # The cut-off attempt placed the order; its answer died with the process.
-            return await self._placed_order_lines(cart_path)
+            lines = await self._placed_order_lines(cart_path)
+            self.flow.recovered["checkout 409 (order already placed)"] += 1
+            return lines
         raise FlowError(f"checkout of cart {cart_id}: {answer.status_code} {answer.text}")
 
     async def _placed_order_lines(self, cart_path: str) -> list[dict[str, Any]]:
@@ -166,6 +173,8 @@ class FlowDriver:
                     "poll links",
                     lambda: self.watcher.ordering.get(path, params={"status": "pending"}),
                 )
+                if sent.value.status_code != 200:
+                    raise FlowError(f"poll links: {sent.value.status_code} {sent.value.text}")
                 for item in sent.value.json()["items"]:
                     purchase = self._awaiting_link.get(item["id"])
                     if purchase is not None and item["actionNeeded"]:
@@ -186,6 +195,7 @@ class FlowDriver:
             try:
                 await self._fulfil(purchase)
                 purchase.activated = True
+                await self.pace.activated(purchase.share)
             except (AssertionError, FlowError) as error:  # reported; the run goes on
                 self.flow.errors.append(f"{purchase.sid}: publisher step failed: {error}")
 
@@ -214,7 +224,8 @@ class FlowDriver:
         if answer.status_code == 200:
             return
         if answer.status_code == 400 and sent.maybe_applied_before and await self._subscribed(sid):
-            return  # "already activated": the cut-off attempt did it
+            self.flow.recovered["activate 400 (already activated)"] += 1
+            return  # the cut-off attempt did it
         raise FlowError(f"activate: {answer.status_code} {answer.text}")
 
     async def _subscribed(self, sid: str) -> bool:

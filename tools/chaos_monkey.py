@@ -1,9 +1,12 @@
-"""The chaos: SIGKILL services at random moments, keep them down a while, restart them.
+"""The chaos: SIGKILL services mid-flow at random moments, keep them down, restart them.
 
-Every number comes from one seeded RNG drawn in a fixed order, so a seed always gives
-the same kill order, pauses and downtimes (the flow's timing around them still varies).
-The broker is never killed: it keeps its data in memory only, so losing it would be a
-test-setup failure, not a product one.
+A kill's moment is random in the flow's progress rather than on the clock (why: see
+tools.chaos_pace): in round r it fires a random 0-50 ms after a random number of
+share r's purchases have been activated. Every number comes from one seeded RNG drawn
+in a fixed order, so a seed always gives the same kill order, trigger points, jitters
+and downtimes (the system's own timing around them still varies). The broker is never
+killed: it keeps its data in memory only, so its loss would be a setup failure, not a
+product one.
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tools.chaos_pace import Pace
 from tools.chaos_system import System
 
 KILLS = {"provisioning": 2, "billing": 2, "ordering": 1}
-CALM_S = (0.5, 3.0)  # running time before each kill
-DOWN_S = (0.5, 3.0)  # how long a killed service stays down
+JITTER_S = (0.0, 0.05)  # after the trigger: a share of 10 is done ~0.15 s later
+DOWN_S = (0.5, 3.0)  # how long a killed service stays down before its restart
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class Kill:
     at_s: float  # since the start of the flow
     down_s: float
     back_s: float  # kill -> healthy again (downtime + restart)
+    moment: str  # its trigger in the flow
     flow: str  # what the flow had done at the moment of the kill
 
 
@@ -37,9 +42,9 @@ class Monkey:
     rng: random.Random
     started: float  # time.monotonic() at the start of the flow
     flow_progress: Callable[[], str]
+    pace: Pace
     plan: list[str] = field(init=False)
     kills: list[Kill] = field(default_factory=list)
-    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     def __post_init__(self) -> None:
         self.plan = [name for name, times in KILLS.items() for _ in range(times)]
@@ -51,21 +56,30 @@ class Monkey:
         return self.started + self.kills[-1].at_s if self.kills else None
 
     async def run(self) -> None:
-        for name in self.plan:
-            await asyncio.sleep(self.rng.uniform(*CALM_S))
-            down_s = self.rng.uniform(*DOWN_S)
-            kill = await self._kill_and_restart(name, down_s)
+        for round_, name in enumerate(self.plan):
+            await self.pace.begin_round(round_)  # the buyer checks out this round's share
+            share = self.pace.share_sizes[round_]
+            # Leave some of the share in flight; an empty share (small N) kills at once.
+            trigger = self.rng.randint(1, max(1, share - 1)) if share else 0
+            jitter_s, down_s = self.rng.uniform(*JITTER_S), self.rng.uniform(*DOWN_S)
+            reached = await self.pace.wait_for_activations(round_, trigger)
+            await asyncio.sleep(jitter_s)
+            moment = (
+                f"round {round_}, {trigger}/{share} activated + {jitter_s * 1000:.0f} ms"
+                if reached
+                else f"round {round_}, {trigger}/{share} NOT activated in time"
+            )
+            kill = await self._kill_and_restart(name, down_s, moment)
             self.kills.append(kill)
             print(
-                f"  t={kill.at_s:6.1f}s  kill -9 {name:<12} pid {kill.pid:<7}"
+                f"  t={kill.at_s:6.1f}s  kill -9 {name:<12} pid {kill.pid:<7} ({kill.moment})"
                 f" down {kill.down_s:.1f} s, healthy again after {kill.back_s:.1f} s"
                 f"  [flow then: {kill.flow}]",
                 flush=True,
             )
-            async with self._changed:
-                self._changed.notify_all()
+        await self.pace.begin_round(len(self.plan))  # the chaos is over: the last share
 
-    async def _kill_and_restart(self, name: str, down_s: float) -> Kill:
+    async def _kill_and_restart(self, name: str, down_s: float, moment: str) -> Kill:
         flow = self.flow_progress()
         killed_at = time.monotonic()
         pid = self.system.kill(name)
@@ -77,10 +91,6 @@ class Monkey:
             at_s=killed_at - self.started,
             down_s=down_s,
             back_s=time.monotonic() - killed_at,
+            moment=moment,
             flow=flow,
         )
-
-    async def wait_for_kills(self, count: int) -> None:
-        """Until `count` kills are over (the service is back): paces the buyer."""
-        async with self._changed:
-            await self._changed.wait_for(lambda: len(self.kills) >= count)

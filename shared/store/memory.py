@@ -113,13 +113,22 @@ class MemoryStore(Store):
         until, now = _utc(lease_until), _utc(now)
         await self._acquire()
         try:
-            claimed: list[ClaimedMessage] = []
+            picked: list[_OutboxRow] = []
+            held: set[tuple[str, str]] = set()  # keys with an earlier row leased elsewhere
             for row in self._state.outbox:
-                if len(claimed) >= limit:
+                if len(picked) >= limit:
                     break
-                if row.sent_at is None and (row.lease_until is None or row.lease_until <= now):
-                    row.lease_token, row.lease_until = lease_token, until
-                    claimed.append(ClaimedMessage(row.seq, _copy_message(row.message)))
+                key = (row.message.topic, row.message.key)
+                if row.sent_at is not None:
+                    continue
+                if row.lease_until is not None and row.lease_until > now:
+                    held.add(key)  # its later rows wait, or the key's order would break
+                elif key not in held:
+                    picked.append(row)
+            claimed: list[ClaimedMessage] = []
+            for row in picked:
+                row.lease_token, row.lease_until = lease_token, until
+                claimed.append(ClaimedMessage(row.seq, _copy_message(row.message)))
             return claimed
         finally:
             self._release()

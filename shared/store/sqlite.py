@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     sent_at TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (seq) WHERE sent_at IS NULL;
+CREATE INDEX IF NOT EXISTS outbox_unsent_by_key ON outbox (topic, key, seq) WHERE sent_at IS NULL;
 CREATE TABLE IF NOT EXISTS inbox (
     consumer TEXT NOT NULL,
     event_id TEXT NOT NULL,
@@ -243,11 +244,16 @@ class SqliteStore(Store):
         if limit <= 0:  # SQLite reads a negative LIMIT as "no limit"
             return []
         async with self._transaction() as conn:
+            # A row waits while an earlier unsent row of its key is leased elsewhere (a
+            # relay that may have died): publishing it first would break the key's order.
             rows = await conn.execute_fetchall(
-                "SELECT seq, topic, key, payload, headers FROM outbox"
+                "SELECT seq, topic, key, payload, headers FROM outbox AS o"
                 " WHERE sent_at IS NULL AND (lease_until IS NULL OR lease_until <= ?)"
+                " AND NOT EXISTS (SELECT 1 FROM outbox AS e WHERE e.topic = o.topic"
+                "   AND e.key = o.key AND e.seq < o.seq AND e.sent_at IS NULL"
+                "   AND e.lease_until > ?)"
                 " ORDER BY seq LIMIT ?",
-                (_iso(now), limit),
+                (_iso(now), _iso(now), limit),
             )
             until = _iso(lease_until)
             await conn.executemany(

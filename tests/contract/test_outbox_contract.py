@@ -158,3 +158,23 @@ async def test_purge_forgets_old_sent_rows_and_inbox_records_but_never_unsent_ro
     async with store.unit_of_work() as uow:
         assert await uow.record_inbox("consumer", "event-1")  # forgotten: new again
         await uow.rollback()
+
+
+async def test_a_key_with_an_earlier_row_leased_elsewhere_waits_so_its_order_holds(
+    store: Store,
+) -> None:
+    first, second = (OutboxMessage("t", "sub-k", f"k{n}".encode()) for n in (1, 2))
+    other = OutboxMessage("t", "sub-j", b"j1")
+    await emit(store, first)
+    [held] = await store.claim_outbox("relay-that-dies", 1, NOW + LEASE, NOW)
+    await emit(store, second, other)
+
+    # While the dead relay's lease runs, sub-k's later row must not overtake its first.
+    during = await store.claim_outbox("relay-b", 10, NOW + LEASE, NOW)
+    assert [c.message for c in during] == [other]
+    await store.mark_sent("relay-b", [c.seq for c in during])
+
+    later = NOW + LEASE + timedelta(seconds=1)
+    after = await store.claim_outbox("relay-b", 10, later + LEASE, later)
+    assert [c.message for c in after] == [first, second]
+    assert after[0].seq == held.seq

@@ -1,0 +1,79 @@
+"""What a chaos run saw, and the report it prints."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from tools.chaos_checks import Check
+from tools.chaos_http import Retrying
+from tools.chaos_monkey import Monkey
+from tools.chaos_system import SERVICES, System
+
+# Log events that show the kills forced redelivery and the product absorbed it.
+ABSORBED = ("event_duplicate_skipped", "purchase_already_provisioned", "activation_already_billed")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    checks: list[Check]
+    monkey: Monkey
+    retrying: Retrying
+    converged_after_last_kill_s: float | None
+    converged_after_last_restart_s: float | None
+    recovered: Counter[str]
+    flow_stopped: bool = False  # an unexpected answer stopped the flow: nothing to wait for
+
+
+def _absorbed(system: System) -> str:
+    """Per service, the redeliveries the product skipped (counted in its log)."""
+    parts = []
+    for name in SERVICES:
+        counts = [(event, system.count_in_logs(name, event)) for event in ABSORBED]
+        seen = ", ".join(f"{event} x{count}" for event, count in counts if count)
+        if seen:
+            parts.append(f"{name}: {seen}")
+    return "; ".join(parts)
+
+
+def _converged(outcome: Outcome) -> str:
+    after_kill, after_restart = (
+        outcome.converged_after_last_kill_s,
+        outcome.converged_after_last_restart_s,
+    )
+    if outcome.flow_stopped:
+        return "not waited for (the flow stopped)"
+    if after_kill is None or after_restart is None:
+        return "NOT within the bound"
+    return f"{after_kill:.1f} s after the last kill ({after_restart:.1f} s after it was healthy)"
+
+
+def report(outcome: Outcome, system: System, seed: int) -> list[str]:
+    kills = Counter(k.service for k in outcome.monkey.kills)
+    restarts = {name: system.services[name].starts - 1 for name in SERVICES}
+    failures = outcome.retrying.failures
+    lines = [
+        "",
+        f"seed          {seed}",
+        "kills         " + ", ".join(f"{name} {kills[name]}" for name in SERVICES),
+        "restarts      " + ", ".join(f"{name} {restarts[name]}" for name in SERVICES),
+        "converged     " + _converged(outcome),
+        "client        "
+        + (", ".join(f"{k} x{v}" for k, v in failures.most_common()) or "no failed call")
+        + " (retried until answered)",
+        "cut-off calls "
+        + (
+            ", ".join(f"{what} x{count}" for what, count in outcome.recovered.items())
+            or "no answer needed the state to confirm an earlier attempt"
+        ),
+        "redelivered   "
+        + (_absorbed(system) or "nothing absorbed (no redelivery seen in the logs)"),
+    ]
+    lines += [f"WARN  5xx answer (retried): {e}" for e in outcome.retrying.server_errors[:10]]
+    lines.append("checks")
+    for check in outcome.checks:
+        lines.append(f"  {'ok ' if not check.errors else 'FAIL'} {check.name}")
+        lines += [f"ERROR {e}" for e in check.errors[:20]]
+        if len(check.errors) > 20:
+            lines.append(f"ERROR ... and {len(check.errors) - 20} more")
+    return lines
