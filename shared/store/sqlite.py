@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,13 +22,12 @@ import aiosqlite
 
 from shared.store.port import (
     ClaimedMessage,
-    Collection,
-    Document,
-    DuplicateKey,
     OutboxMessage,
     Store,
     UnitOfWork,
 )
+from shared.store.sqlite_sql import _iso, _rollback_quietly, _run
+from shared.store.sqlite_units import _SqliteReadUnitOfWork, _SqliteUnitOfWork
 
 BUSY_TIMEOUT_MS = 5_000
 
@@ -69,66 +67,6 @@ CREATE TABLE IF NOT EXISTS sequences (
 );
 COMMIT;
 """
-
-_NEXT_SEQ = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM documents WHERE collection = ?)"
-_INSERT_DOC = f"INSERT INTO documents (collection, key, seq, data) VALUES (?, ?, {_NEXT_SEQ}, ?)"
-_PUT_DOC = _INSERT_DOC + " ON CONFLICT (collection, key) DO UPDATE SET data = excluded.data"
-
-
-def _encode(doc: Document) -> str:
-    if not isinstance(doc, dict):
-        raise TypeError(f"a document is a dict, got {type(doc).__name__}")
-    return json.dumps(doc, separators=(",", ":"), allow_nan=False)
-
-
-def _iso(moment: datetime) -> str:
-    """Fixed-width UTC ISO-8601, so SQL string comparison is time comparison.
-    Naive datetimes are taken as UTC."""
-    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return utc.isoformat(timespec="microseconds")
-
-
-def _where_equals(equals: dict[str, Any]) -> tuple[str, list[Any]]:
-    """SQL for `find`: JSON types must match too (True is not 1; None is null or missing)."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    for name, wanted in equals.items():
-        if '"' in name:
-            raise ValueError(f"find cannot filter on a field named {name!r}")
-        path = f'$."{name}"'
-        if wanted is None:
-            clauses.append("json_extract(data, ?) IS NULL")
-            params.append(path)
-        elif isinstance(wanted, bool):
-            clauses.append("json_type(data, ?) = ?")
-            params += [path, "true" if wanted else "false"]
-        elif isinstance(wanted, int | float):
-            clauses.append(
-                "json_type(data, ?) IN ('integer', 'real') AND json_extract(data, ?) = ?"
-            )
-            params += [path, path, wanted]
-        elif isinstance(wanted, str):
-            clauses.append("json_type(data, ?) = 'text' AND json_extract(data, ?) = ?")
-            params += [path, path, wanted]
-        else:
-            kind = type(wanted).__name__
-            raise TypeError(f"find compares str, int, float, bool or None, got {kind}")
-    return "".join(f" AND {clause}" for clause in clauses), params
-
-
-async def _run(conn: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()) -> int:
-    """Execute one statement to completion; returns the changed row count."""
-    async with conn.execute(sql, params) as cursor:
-        return cursor.rowcount
-
-
-async def _rollback_quietly(conn: aiosqlite.Connection) -> None:
-    """Undo without hiding the failure that got us here. Unconditional on purpose:
-    after a cancellation `in_transaction` may not yet reflect a queued BEGIN, and
-    aiosqlite runs statements in order, so a queued ROLLBACK always lands after it.
-    "No transaction is active" is one of the errors swallowed."""
-    with suppress(sqlite3.Error):
-        await _run(conn, "ROLLBACK")
 
 
 class SqliteStore(Store):
@@ -302,154 +240,3 @@ class SqliteStore(Store):
         finally:
             self._release()
         return int(list(rows)[0][0])
-
-
-class _SqliteUnitOfWork(UnitOfWork):
-    def __init__(self, store: SqliteStore) -> None:
-        self._store = store
-        self._conn: aiosqlite.Connection | None = None  # set while the transaction is open
-        self._outbox: list[tuple[str, str, bytes, str]] = []
-        self._finished = False
-
-    async def __aenter__(self) -> UnitOfWork:
-        await self._connection()
-        return self
-
-    async def _connection(self) -> aiosqlite.Connection:
-        """The transaction, begun on first use."""
-        if self._finished:
-            raise RuntimeError("unit of work already committed or rolled back")
-        if self._conn is None:
-            self._conn = await self._store._begin()
-        return self._conn
-
-    def collection(self, name: str) -> Collection:
-        return _SqliteCollection(self, name)
-
-    def add_outbox(self, message: OutboxMessage) -> None:
-        if self._finished:
-            raise RuntimeError("unit of work already committed or rolled back")
-        # Buffered and written at commit: this method is sync and cannot await the lock.
-        headers = json.dumps(message.headers)
-        self._outbox.append((message.topic, message.key, bytes(message.payload), headers))
-
-    async def record_inbox(self, consumer: str, event_id: str) -> bool:
-        changed = await _run(
-            await self._connection(),
-            "INSERT INTO inbox (consumer, event_id, recorded_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (consumer, event_id) DO NOTHING",
-            (consumer, event_id, _iso(datetime.now(UTC))),
-        )
-        return changed == 1
-
-    async def next_number(self, sequence: str) -> int:
-        rows = await (await self._connection()).execute_fetchall(
-            "INSERT INTO sequences (name, value) VALUES (?, 1)"
-            " ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
-            (sequence,),
-        )
-        return int(list(rows)[0][0])
-
-    async def commit(self) -> None:
-        added = bool(self._outbox)
-        if self._conn is None and not added and not self._finished:
-            self._finish()  # nothing was read or written: no transaction to pay for
-            return
-        conn = await self._connection()
-        try:
-            if added:
-                created_at = _iso(datetime.now(UTC))
-                await conn.executemany(
-                    "INSERT INTO outbox (topic, key, payload, headers, created_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    [(*row, created_at) for row in self._outbox],
-                )
-            await _run(conn, "COMMIT")
-        except BaseException:
-            await _rollback_quietly(conn)
-            raise
-        finally:
-            self._finish()
-        if added:
-            self._store._notify_outbox()
-
-    async def rollback(self) -> None:
-        if self._finished:
-            return
-        try:
-            if self._conn is not None:
-                await _rollback_quietly(self._conn)
-        finally:
-            self._finish()
-
-    def _finish(self) -> None:
-        self._finished = True
-        self._outbox = []
-        if self._conn is not None:
-            self._conn = None
-            self._store._release()
-
-
-class _SqliteReadUnitOfWork(_SqliteUnitOfWork):
-    """Queries on the reader connection: no outbox, inbox or counters, and the
-    connection itself refuses writes (`PRAGMA query_only`)."""
-
-    async def _connection(self) -> aiosqlite.Connection:
-        if self._finished:
-            raise RuntimeError("unit of work already committed or rolled back")
-        if self._conn is None:
-            self._conn = await self._store._begin_read()
-        return self._conn
-
-    def add_outbox(self, message: OutboxMessage) -> None:
-        raise RuntimeError("a read-only unit of work cannot emit events")
-
-    async def record_inbox(self, consumer: str, event_id: str) -> bool:
-        raise RuntimeError("a read-only unit of work cannot record the inbox")
-
-    async def next_number(self, sequence: str) -> int:
-        raise RuntimeError("a read-only unit of work cannot take numbers")
-
-    def _finish(self) -> None:
-        self._finished = True
-        if self._conn is not None:
-            self._conn = None
-            self._store._reader_lock.release()
-
-
-class _SqliteCollection(Collection):
-    def __init__(self, uow: _SqliteUnitOfWork, name: str) -> None:
-        self._uow = uow
-        self._name = name
-
-    async def get(self, key: str) -> Document | None:
-        conn = await self._uow._connection()
-        rows = list(
-            await conn.execute_fetchall(
-                "SELECT data FROM documents WHERE collection = ? AND key = ?", (self._name, key)
-            )
-        )
-        return json.loads(rows[0][0]) if rows else None
-
-    async def insert(self, key: str, doc: Document) -> None:
-        data = _encode(doc)
-        conn = await self._uow._connection()
-        try:
-            await _run(conn, _INSERT_DOC, (self._name, key, self._name, data))
-        except sqlite3.IntegrityError as error:
-            # Only this statement is undone; the unit of work stays usable.
-            raise DuplicateKey(f"{self._name}/{key}") from error
-
-    async def put(self, key: str, doc: Document) -> None:
-        data = _encode(doc)
-        conn = await self._uow._connection()
-        await _run(conn, _PUT_DOC, (self._name, key, self._name, data))
-
-    async def find(self, **equals: Any) -> list[Document]:
-        where, params = _where_equals(equals)
-        conn = await self._uow._connection()
-        rows = await conn.execute_fetchall(
-            f"SELECT data FROM documents WHERE collection = ?{where} ORDER BY seq",
-            (self._name, *params),
-        )
-        return [json.loads(row[0]) for row in rows]
