@@ -32,7 +32,9 @@ class OutboxRelay:
         clock: Clock,
         *,
         batch_size: int = 100,
-        lease: timedelta = timedelta(seconds=30),
+        lease: timedelta = timedelta(
+            seconds=10
+        ),  # ample for one batch; how long a dead relay holds rows
         idle_poll_seconds: float = 0.5,
     ) -> None:
         self._store = store
