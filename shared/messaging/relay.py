@@ -32,9 +32,8 @@ class OutboxRelay:
         clock: Clock,
         *,
         batch_size: int = 100,
-        lease: timedelta = timedelta(
-            seconds=10
-        ),  # ample for one batch; how long a dead relay holds rows
+        # Ample for one batch; also how long rows claimed by a relay that died wait.
+        lease: timedelta = timedelta(seconds=10),
         idle_poll_seconds: float = 0.5,
     ) -> None:
         self._store = store
