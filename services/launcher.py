@@ -2,6 +2,9 @@
 three services as local processes under honcho; Ctrl-C stops them all.
 
 The end-to-end tests start exactly this, with ports and data dir in the environment.
+Each service's settings are read here the way its own process will read them (its
+settings class), so a configuration a service would refuse stops the launcher first,
+with the same one line.
 """
 
 from __future__ import annotations
@@ -9,49 +12,86 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+from dataclasses import dataclass
+from typing import Any
 
 from honcho.manager import Manager
 from honcho.printer import Printer
 
+from services.billing.settings import BillingSettings
+from services.ordering.settings import OrderingSettings
+from services.provisioning.settings import ProvisioningSettings
 from shared.catalog import load_catalog
 from shared.http.auth import mint_token
 from shared.messaging.embedded_broker import broker_command
-from shared.settings import DEV_JWT_SECRET, Settings, load_settings
+from shared.settings import DEV_JWT_SECRET, ServiceSettings
 
-SERVICES = ("ordering", "provisioning", "billing")
 DEV_PARTNER = {"sub": "dev-admin", "partnerId": "dev-partner", "roles": ["GlobalAdmin"]}
 
 
-def child_environment(settings: Settings, bootstrap: str) -> dict[str, str]:
+@dataclass(frozen=True)
+class SystemSettings:
+    """The three services' settings, from one environment."""
+
+    ordering: OrderingSettings
+    provisioning: ProvisioningSettings
+    billing: BillingSettings
+
+    @classmethod
+    def load(cls) -> SystemSettings:
+        """As each entry point does: a refused configuration exits with one line."""
+        return cls(OrderingSettings.load(), ProvisioningSettings.load(), BillingSettings.load())
+
+    @classmethod
+    def of(cls, **values: Any) -> SystemSettings:
+        """The environment plus these values (tests)."""
+        return cls(
+            OrderingSettings(**values), ProvisioningSettings(**values), BillingSettings(**values)
+        )
+
+    @property
+    def services(self) -> tuple[ServiceSettings, ...]:
+        return (self.ordering, self.provisioning, self.billing)
+
+    @property
+    def common(self) -> ServiceSettings:
+        """Host, data dir, JWT secret: every service reads them from the same variables."""
+        return self.billing
+
+
+def child_environment(settings: SystemSettings, bootstrap: str) -> dict[str, str]:
     env = dict(os.environ)
     env["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
-    env["CSP_DATA_DIR"] = str(settings.csp_data_dir.resolve())
+    env["CSP_DATA_DIR"] = str(settings.common.csp_data_dir.resolve())
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
 
-def banner(settings: Settings, bootstrap: str, embedded: bool) -> str:
-    host = settings.csp_host
+def banner(settings: SystemSettings, bootstrap: str, embedded: bool) -> str:
+    common = settings.common
+    host = common.csp_host
+    ordering, provisioning, billing = (s.port for s in settings.services)  # each its own
     lines = [
         "CSP Marketplace (development)",
         f"  broker        {bootstrap}" + ("  (embedded Tansu, memory only)" if embedded else ""),
-        f"  ordering      http://{host}:{settings.csp_ordering_port}/v1   (partner API, docs at /docs)",
-        f"  provisioning  http://{host}:{settings.csp_provisioning_port}/api  (SaaS Fulfillment API v2)",
-        f"  billing       http://{host}:{settings.csp_billing_port}/v1   (invoices)",
-        f"  data dir      {settings.csp_data_dir.resolve()}",
+        f"  ordering      http://{host}:{ordering}/v1   (partner API, docs at /docs)",
+        f"  provisioning  http://{host}:{provisioning}/api  (SaaS Fulfillment API v2)",
+        f"  billing       http://{host}:{billing}/v1   (invoices)",
+        f"  data dir      {common.csp_data_dir.resolve()}",
     ]
-    if settings.csp_jwt_secret == DEV_JWT_SECRET:
+    if common.csp_jwt_secret == DEV_JWT_SECRET:
         lines.append(f"  dev JWT secret (HS256): {DEV_JWT_SECRET}")
     else:
         lines.append("  JWT secret: from CSP_JWT_SECRET")
-    secret = settings.csp_jwt_secret
+    secret = common.csp_jwt_secret
     lines += [
         "",
         "Dev tokens (valid 30 days):",
         f"  partner GlobalAdmin ({DEV_PARTNER['partnerId']}):",
         f"    export PARTNER_TOKEN={mint_token(secret, DEV_PARTNER)}",
     ]
-    for publisher in load_catalog(settings.csp_catalog).publishers:
+    # The publishers' apps call provisioning: its catalog names them.
+    for publisher in load_catalog(settings.provisioning.csp_catalog).publishers:
         variable = f"PUBLISHER_TOKEN_{publisher.id.upper().replace('-', '_')}"
         token = mint_token(secret, {"sub": f"{publisher.id}-app", "publisherId": publisher.id})
         lines += [f"  publisher {publisher.id}:", f"    export {variable}={token}"]
@@ -60,21 +100,20 @@ def banner(settings: Settings, bootstrap: str, embedded: bool) -> str:
 
 
 def main() -> int:
-    settings = load_settings()
-    settings.csp_data_dir.mkdir(parents=True, exist_ok=True)
+    settings = SystemSettings.load()
+    settings.common.csp_data_dir.mkdir(parents=True, exist_ok=True)
     embedded = "KAFKA_BOOTSTRAP_SERVERS" not in os.environ
     broker_port = int(os.environ.get("CSP_BROKER_PORT", "9092"))
-    bootstrap = f"127.0.0.1:{broker_port}" if embedded else settings.kafka_bootstrap_servers
+    bootstrap = f"127.0.0.1:{broker_port}" if embedded else settings.common.kafka_bootstrap_servers
 
     print(banner(settings, bootstrap, embedded), flush=True)
     manager = Manager(Printer(sys.stdout, colour=sys.stdout.isatty()))
     env = child_environment(settings, bootstrap)
     if embedded:
         manager.add_process("broker", shlex.join(broker_command("127.0.0.1", broker_port)), env=env)
-    for service in SERVICES:
-        manager.add_process(
-            service, shlex.join([sys.executable, "-m", f"services.{service}"]), env=env
-        )
+    for service in settings.services:
+        name = service.SERVICE
+        manager.add_process(name, shlex.join([sys.executable, "-m", f"services.{name}"]), env=env)
     manager.loop()
     # Ctrl-C / SIGTERM give 130 / 143. Anything else means a process ended on its own
     # (a port in use, a crash) and honcho stopped the rest: never report that as success.

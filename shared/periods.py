@@ -29,5 +29,5 @@ def add(start: datetime, duration: str) -> datetime:
 
 
 def inclusive_end(start: datetime, duration: str) -> datetime:
-    """Last day of a term or period: start + duration - 1 day (DOMAIN.md step 4)."""
+    """Last day of a term or period: start + duration - 1 day."""
     return add(start, duration) - timedelta(days=1)

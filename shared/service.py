@@ -1,60 +1,112 @@
-"""Assemble one service from its parts: the shape every bootstrap.py shares.
+"""Assemble one service from its definition: the shape every bootstrap.py shares.
 
-A service supplies its consumers, the events it publishes and its routers; this adds
-the broker, the runtime, the HTTP app and (with CSP_TEST_CLOCK=true) the test clock.
+A service says what it is (`ServiceDefinition`: its unit of work, event mapping,
+handlers and their dependencies, consumers, routers); this builds the message bus
+every route and consumer goes through, plugs in the test clock when enabled, and
+wraps it all in the runtime (store, broker, relay) and the HTTP app.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
 from shared.clock import Clock
-from shared.events.envelope import Event
-from shared.events.testclock import TestClockAdvanced
 from shared.http.app import create_service_app
 from shared.http.auth import Authenticator
-from shared.messaging.consumer import EventConsumer
+from shared.messaging.consumer import ConsumerGroup
 from shared.messaging.kafka import make_broker
+from shared.messaging.mapping import EventMapping
 from shared.messaging.runtime import ServiceRuntime
-from shared.settings import Settings
+from shared.service_layer.messagebus import Handler, MessageBus
+from shared.service_layer.unit_of_work import Cause, UnitOfWork
+from shared.settings import ServiceSettings
 from shared.store.port import Store
-from shared.testclock import TestClock
+from shared.store.sqlite import SqliteStore
+from shared.testclock import DueWork, TestClock
+
+
+@dataclass
+class ServiceDefinition:
+    name: str
+    title: str
+    unit_of_work: type[UnitOfWork]  # the service's subclass, naming its repositories
+    events: EventMapping  # its domain events -> wire events
+    handlers: Mapping[type, Handler]  # command / query type -> use case
+    summary: str = ""  # what it consumes and publishes: the AsyncAPI description
+    consumers: Sequence[ConsumerGroup] = ()
+    routers: Callable[[MessageBus, Authenticator], Sequence[APIRouter]] = lambda bus, auth: ()
+    advances_test_clock: bool = False  # only ordering announces new offsets
+    due_work: Callable[[MessageBus], Sequence[DueWork]] = lambda bus: ()
+    install: Callable[[FastAPI], None] = lambda app: None  # service-specific middleware
+
+
+def build_bus(
+    definition: ServiceDefinition,
+    store: Store,
+    clock: Clock,
+    dependencies: Mapping[str, Any] | None = None,
+    *,
+    test_clock: TestClock | None = None,
+) -> MessageBus:
+    events, handlers = definition.events, dict(definition.handlers)
+    if test_clock is not None:
+        events = events.merged(test_clock.events)
+        handlers.update(test_clock.handlers)
+
+    def unit_of_work(*, cause: Cause | None, read_only: bool) -> UnitOfWork:
+        return definition.unit_of_work(
+            store, events=events, clock=clock, cause=cause, read_only=read_only
+        )
+
+    return MessageBus(
+        unit_of_work=unit_of_work,
+        handlers=handlers,
+        dependencies={"clock": clock, **(dependencies or {})},
+    )
 
 
 def assemble_service(
+    definition: ServiceDefinition,
+    settings: ServiceSettings,
     *,
-    name: str,
-    title: str,
-    settings: Settings,
-    store: Store,
-    clock: Clock,
-    auth: Authenticator,
-    consumers: Iterable[EventConsumer],
-    publishes: Iterable[type[Event]],
-    routers: Iterable[APIRouter],
-    advances_test_clock: bool = False,
-    test_clock: TestClock | None = None,
+    store: Store | None = None,
+    clock: Clock | None = None,
+    **dependencies: Any,
 ) -> FastAPI:
-    """`test_clock` lets a service register due work; one is made when not given."""
-    consumers, publishes, routers = list(consumers), list(publishes), list(routers)
-    on_start = []
+    """`dependencies` (catalog, token signer) are bound to the handlers by name."""
+    clock = clock if clock is not None else Clock()
+    store = store if store is not None else SqliteStore(settings.store_path(), clock=clock)
+    auth = Authenticator(settings.csp_jwt_secret)
+    test_clock = None
     if settings.csp_test_clock:
-        test_clock = test_clock or TestClock(name, store, clock)
-        consumers.append(test_clock.consumer())
-        routers.append(test_clock.router(auth, can_advance=advances_test_clock))
-        on_start.append(test_clock.restore)
-        if advances_test_clock:
-            publishes.append(TestClockAdvanced)
+        test_clock = TestClock(definition.name, clock, can_advance=definition.advances_test_clock)
+    bus = build_bus(definition, store, clock, dependencies, test_clock=test_clock)
+    consumers = [group.consumer(bus) for group in definition.consumers]
+    routers = list(definition.routers(bus, auth))
+    publishes = definition.events.publishes
+    on_start = []
+    if test_clock is not None:
+        test_clock.due_work = list(definition.due_work(bus))
+        consumers.append(test_clock.consumer(bus))
+        routers.append(test_clock.router(bus, auth))
+        publishes += test_clock.events.publishes
+
+        async def restore_clock() -> None:
+            await test_clock.restore(store)
+
+        on_start.append(restore_clock)
     broker = make_broker(
         settings.kafka_bootstrap_servers,
-        client_id=name,
+        client_id=definition.name,
         idempotent_producer=settings.kafka_idempotent_producer,
     )
     runtime = ServiceRuntime(
-        name=name,
+        name=definition.name,
         store=store,
         broker=broker,
         clock=clock,
@@ -63,4 +115,10 @@ def assemble_service(
         fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         retention=timedelta(days=settings.csp_retention_days),
     )
-    return create_service_app(runtime=runtime, title=title, routers=routers, on_start=on_start)
+    app = create_service_app(
+        runtime=runtime, title=definition.title, routers=routers, on_start=on_start
+    )
+    app.state.bus = bus
+    app.state.definition = definition
+    definition.install(app)
+    return app

@@ -1,33 +1,71 @@
-"""The test clock (CONTRACT.md): `POST /admin/test-clock` on ordering moves every
-service's business time forward; `GET /admin/test-clock` shows a service's own.
+"""The test clock: one bounded module a service plugs in when CSP_TEST_CLOCK=true.
 
-Ordering records the new offset and emits TestClockAdvanced in one unit of work;
-every service (ordering too) applies it from the topic and persists it, so a
-restarted service keeps its time. Never mounted unless CSP_TEST_CLOCK=true, which
-production refuses.
+`POST /admin/test-clock {"advanceBy": "PT25H"}` on ordering records the new offset
+and announces it (TestClockAdvanced) in one commit; every service (ordering too)
+applies it from the topic, persists it, and only once that commit succeeded moves its
+in-memory clock and runs what became due (renewals, timeouts: the service's
+`due_work`). A restarted service restores its offset at start. Production refuses
+the setting, so none of this is ever mounted there. It speaks to a service only
+through the service's own message bus, like any other module.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict
 
 from shared.clock import Clock
-from shared.events.testclock import TEST_CLOCK_TOPIC, TestClockAdvanced, TestClockAdvancedData
+from shared.domain.aggregate import Aggregate, DomainEvent
+from shared.errors import RuleBroken
+from shared.events.testclock import TEST_CLOCK_TOPIC, TestClockAdvanced
 from shared.http.auth import Authenticator, PartnerUser
-from shared.http.errors import bad_request
 from shared.messaging.consumer import EventConsumer
-from shared.messaging.outbox import emit
+from shared.messaging.mapping import EventMapping
 from shared.periods import add
-from shared.store.port import Store, UnitOfWork
+from shared.service_layer.messagebus import Command, MessageBus, Query
+from shared.service_layer.repository import Repository
+from shared.service_layer.unit_of_work import UnitOfWork
+from shared.store.port import Store
 
-COLLECTION, KEY = "test_clock", "offset"
-DueWork = Callable[[UnitOfWork], Awaitable[None]]  # runs in the applying transaction
+DueWork = Callable[[datetime], Awaitable[None]]  # runs after the clock moved, in its own work
+SUBJECT = "test-clock"  # the key of its messages: one clock, one partition, in order
+
+
+class ClockOffset(Aggregate):
+    """The one persisted offset of a service's business time."""
+
+    COLLECTION: ClassVar[str] = "test_clock"
+    id: str = "offset"
+    seconds: float = 0.0
+    correlation_id: str | None = None
+
+
+class TestClockMoved(DomainEvent):
+    __test__ = False
+    offset_seconds: float
+    now: datetime
+
+
+class AdvanceTestClock(Command):
+    __test__ = False
+    advance_by: str  # ISO 8601 duration
+
+
+class ApplyTestClock(Command):
+    __test__ = False
+    offset_seconds: float
+
+
+class ReadTestClock(Query):
+    __test__ = False
+
+
+class _Offsets(Repository[ClockOffset]):
+    model = ClockOffset
 
 
 class AdvanceBy(BaseModel):
@@ -35,79 +73,103 @@ class AdvanceBy(BaseModel):
     advanceBy: str  # noqa: N815 - the wire name
 
 
-@dataclass
 class TestClock:
-    """What a service needs to take part: a consumer, routes, a start hook."""
-
     __test__ = False
 
-    service: str
-    store: Store
-    clock: Clock
-    due_work: list[DueWork] = field(default_factory=list)  # run after each advance
+    def __init__(
+        self,
+        service: str,
+        clock: Clock,
+        *,
+        can_advance: bool,
+        due_work: Sequence[DueWork] = (),
+    ) -> None:
+        self.service = service
+        self.clock = clock
+        self.can_advance = can_advance
+        self.due_work = list(due_work)
 
-    def consumer(self) -> EventConsumer:
+    @property
+    def events(self) -> EventMapping:
+        routes = {TestClockMoved: TestClockAdvanced} if self.can_advance else {}
+        return EventMapping(self.service, routes)
+
+    @property
+    def handlers(self) -> dict[type, Callable[..., Awaitable[object]]]:
+        handlers: dict[type, Callable[..., Awaitable[object]]] = {
+            ApplyTestClock: self._apply,
+            ReadTestClock: self._read,
+        }
+        if self.can_advance:
+            handlers[AdvanceTestClock] = self._advance
+        return handlers
+
+    def consumer(self, bus: MessageBus) -> EventConsumer:
         return EventConsumer(
             name=f"{self.service}.test-clock",
             topic=TEST_CLOCK_TOPIC,
-            store=self.store,
-            handlers={TestClockAdvanced: self._apply},
+            bus=bus,
+            commands={TestClockAdvanced: lambda e: ApplyTestClock(e.data.offset_seconds)},
         )
 
-    async def _apply(self, event: TestClockAdvanced, uow: UnitOfWork) -> None:
-        await uow.collection(COLLECTION).put(KEY, {"seconds": event.data.offset_seconds})
-        self.clock.offset = timedelta(seconds=event.data.offset_seconds)
-        for work in self.due_work:
-            await work(uow)
-
-    async def restore(self) -> None:
+    async def restore(self, store: Store) -> None:
         """Start hook: pick up the offset this service had before a restart."""
-        async with self.store.unit_of_work() as uow:
-            saved = await uow.collection(COLLECTION).get(KEY)
+        async with store.read_only() as tx:
+            saved = await tx.collection(ClockOffset.COLLECTION).get("offset")
         if saved:
-            self.clock.offset = timedelta(seconds=saved["seconds"])
+            self.clock.offset = timedelta(seconds=ClockOffset.model_validate(saved).seconds)
 
-    def router(self, auth: Authenticator, *, can_advance: bool) -> APIRouter:
+    async def _advance(self, command: AdvanceTestClock, uow: UnitOfWork) -> datetime:
+        now = self.clock.now()
+        try:
+            target = add(now, command.advance_by)
+        except ValueError as error:
+            raise RuleBroken(str(error), "advanceBy") from error
+        if target <= now:
+            raise RuleBroken("advanceBy must be a positive ISO 8601 duration", "advanceBy")
+        offset = (target - self.clock.system_now()).total_seconds()
+        saved = await self._offset(uow)
+        saved.seconds = offset
+        saved.record(TestClockMoved(SUBJECT, offset_seconds=offset, now=target))
+        uow.after_commit(lambda: self._move(offset))
+        return target
+
+    async def _apply(self, command: ApplyTestClock, uow: UnitOfWork) -> None:
+        saved = await self._offset(uow)
+        saved.seconds = command.offset_seconds
+        uow.after_commit(lambda: self._move_and_catch_up(command.offset_seconds))
+
+    async def _read(self, _: ReadTestClock, uow: UnitOfWork) -> datetime:
+        return self.clock.now()
+
+    async def _offset(self, uow: UnitOfWork) -> ClockOffset:
+        offsets = uow.repository(_Offsets)
+        return await offsets.get("offset") or await offsets.add(ClockOffset())
+
+    def _move(self, offset_seconds: float) -> None:
+        self.clock.offset = timedelta(seconds=offset_seconds)
+
+    async def _move_and_catch_up(self, offset_seconds: float) -> None:
+        self._move(offset_seconds)
+        for work in self.due_work:
+            await work(self.clock.now())
+
+    def router(self, bus: MessageBus, auth: Authenticator) -> APIRouter:
         router = APIRouter(prefix="/admin/test-clock", tags=["test clock"])
 
         @router.get("")
         async def read(_: PartnerUser = Depends(auth.partner_reader)) -> dict[str, str]:
-            return {"now": _iso(self.clock.now())}
+            return {"now": _iso(await bus.handle(ReadTestClock()))}
 
-        if can_advance:
+        if self.can_advance:
 
             @router.post("")
             async def advance(
                 body: AdvanceBy, _: PartnerUser = Depends(auth.partner_reader)
             ) -> dict[str, str]:
-                return {"now": _iso(await self.advance(body.advanceBy))}
+                return {"now": _iso(await bus.handle(AdvanceTestClock(body.advanceBy)))}
 
         return router
-
-    async def advance(self, duration: str) -> datetime:
-        """Record and announce the new offset; each service does its due work on receipt."""
-        try:
-            target = add(self.clock.now(), duration)
-        except ValueError as error:
-            raise bad_request(str(error), target="advanceBy") from error
-        if target <= self.clock.now():
-            raise bad_request("advanceBy must be a positive ISO 8601 duration", target="advanceBy")
-        offset = (target - self.clock.system_now()).total_seconds()
-        async with self.store.unit_of_work() as uow:
-            await uow.collection(COLLECTION).put(KEY, {"seconds": offset})
-            emit(
-                uow,
-                TestClockAdvanced(
-                    source=self.service,
-                    time=target,
-                    subject="test-clock",
-                    correlation_id=str(uuid.uuid4()),
-                    data=TestClockAdvancedData(offset_seconds=offset, now=target),
-                ),
-            )
-            await uow.commit()
-        self.clock.offset = timedelta(seconds=offset)
-        return target
 
 
 def _iso(moment: datetime) -> str:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from services.billing.bootstrap import SERVICE, build_app
+from services.billing.settings import BillingSettings
 from shared.http.app import serve
 from shared.logging import configure_logging
-from shared.settings import load_settings
 
 
 def main() -> None:
-    settings = load_settings()
+    settings = BillingSettings.load()
     configure_logging(SERVICE, settings.csp_log_level)
-    serve(build_app(settings), settings.csp_host, settings.csp_billing_port)
+    serve(build_app(settings), settings.csp_host, settings.port)
 
 
 if __name__ == "__main__":

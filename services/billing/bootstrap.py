@@ -1,44 +1,41 @@
-"""Composition root: settings -> store, clock, broker, runtime, app. No I/O here."""
+"""Composition root: what billing is (`DEFINITION`) -> the running app. No I/O here.
+
+No dependencies beyond the clock: billing prices from the ActivationCompleted facts
+(locked at purchase), never from the live catalog.
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.billing.entrypoints.consumers import activation_consumer
-from services.billing.entrypoints.http import make_router
-from shared.catalog import Catalog
+from services.billing.adapters.wire_events import EVENTS
+from services.billing.entrypoints.consumers import ACTIVATIONS
+from services.billing.entrypoints.http import routers
+from services.billing.service_layer import HANDLERS
+from services.billing.service_layer.unit_of_work import BillingUnitOfWork
+from services.billing.settings import BillingSettings
 from shared.clock import Clock
-from shared.events.billing import ChargePosted, InvoiceIssued
-from shared.http.auth import Authenticator
-from shared.service import assemble_service
-from shared.settings import Settings
+from shared.service import ServiceDefinition, assemble_service
 from shared.store.port import Store
-from shared.store.sqlite import SqliteStore
 
-SERVICE = "billing"
+SERVICE = BillingSettings.SERVICE
+DEFINITION = ServiceDefinition(
+    name=SERVICE,
+    title="CSP billing",
+    summary=(
+        "Billing consumes ActivationCompleted from provisioning.subscriptions (group "
+        "billing.activations), posts the first period's charge and invoices it; it "
+        "publishes ChargePosted and InvoiceIssued on billing.ledger."
+    ),
+    unit_of_work=BillingUnitOfWork,
+    events=EVENTS,
+    handlers=HANDLERS,
+    consumers=[ACTIVATIONS],
+    routers=routers,
+)
 
 
 def build_app(
-    settings: Settings,
-    *,
-    store: Store | None = None,
-    clock: Clock | None = None,
-    catalog: Catalog | None = None,
+    settings: BillingSettings, *, store: Store | None = None, clock: Clock | None = None
 ) -> FastAPI:
-    # `catalog` keeps the signature every service shares; billing prices from the
-    # ActivationCompleted facts (locked at purchase), never from the live catalog.
-    del catalog
-    store = store or SqliteStore(settings.store_path(SERVICE))
-    clock = clock or Clock()
-    auth = Authenticator(settings.csp_jwt_secret)
-    return assemble_service(
-        name=SERVICE,
-        title="CSP billing",
-        settings=settings,
-        store=store,
-        clock=clock,
-        auth=auth,
-        consumers=[activation_consumer(store, clock)],
-        publishes=[ChargePosted, InvoiceIssued],
-        routers=[make_router(store, auth)],
-    )
+    return assemble_service(DEFINITION, settings, store=store, clock=clock)

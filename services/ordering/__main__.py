@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from services.ordering.bootstrap import build_app
+from services.ordering.settings import OrderingSettings
 from shared.http.app import serve
 from shared.logging import configure_logging
-from shared.settings import load_settings
 
 
 def main() -> None:
-    settings = load_settings()
+    settings = OrderingSettings.load()
     configure_logging("ordering", settings.csp_log_level)
-    serve(build_app(settings), settings.csp_host, settings.csp_ordering_port)
+    serve(build_app(settings), settings.csp_host, settings.port)
 
 
 if __name__ == "__main__":

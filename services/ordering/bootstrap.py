@@ -1,46 +1,47 @@
-"""Composition root: settings -> store, clock, catalog, broker, runtime, app. No I/O here;
-the app's lifespan starts the runtime (store, broker, consumers, outbox relay)."""
+"""Composition root: what ordering is (`DEFINITION`), assembled by
+`shared.service.assemble_service` into the message bus, runtime and HTTP app.
+
+No I/O here but reading the catalog file: the app's lifespan starts the runtime.
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.ordering.entrypoints.consumers import subscription_view_consumer
-from services.ordering.entrypoints.http import build_router, install_domain_errors
-from shared.catalog import Catalog, load_catalog
+from services.ordering.adapters.wire_events import EVENTS
+from services.ordering.entrypoints.consumers import SUBSCRIPTION_VIEW
+from services.ordering.entrypoints.http import routers
+from services.ordering.service_layer import HANDLERS
+from services.ordering.service_layer.unit_of_work import OrderingUnitOfWork
+from services.ordering.settings import OrderingSettings
+from shared.catalog import Catalog
 from shared.clock import Clock
-from shared.events.ordering import SubscriptionPurchased
-from shared.http.auth import Authenticator
-from shared.service import assemble_service
-from shared.settings import Settings
+from shared.service import ServiceDefinition, assemble_service
 from shared.store.port import Store
-from shared.store.sqlite import SqliteStore
 
-SERVICE = "ordering"
+DEFINITION = ServiceDefinition(
+    name=OrderingSettings.SERVICE,
+    title="CSP ordering (partner API)",
+    summary=(
+        "Ordering publishes SubscriptionPurchased on ordering.subscriptions (key = "
+        "subscription id) and consumes provisioning.subscriptions (ActivationLinkIssued, "
+        "LicensesAssigned, ActivationCompleted) into the partner's view of each subscription."
+    ),
+    unit_of_work=OrderingUnitOfWork,
+    events=EVENTS,
+    handlers=HANDLERS,
+    consumers=[SUBSCRIPTION_VIEW],
+    routers=routers,
+    advances_test_clock=True,  # the partner's POST /admin/test-clock lives here
+)
 
 
 def build_app(
-    settings: Settings,
+    settings: OrderingSettings,
     *,
     store: Store | None = None,
     clock: Clock | None = None,
     catalog: Catalog | None = None,
 ) -> FastAPI:
-    store = store if store is not None else SqliteStore(settings.store_path(SERVICE))
-    clock = clock if clock is not None else Clock()
-    catalog = catalog if catalog is not None else load_catalog(settings.csp_catalog)
-    auth = Authenticator(settings.csp_jwt_secret)
-    app = assemble_service(
-        name=SERVICE,
-        title="CSP ordering (partner API)",
-        settings=settings,
-        store=store,
-        clock=clock,
-        auth=auth,
-        consumers=[subscription_view_consumer(store)],
-        publishes=[SubscriptionPurchased],
-        routers=[build_router(store=store, clock=clock, catalog=catalog, auth=auth)],
-        advances_test_clock=True,
-    )
-    install_domain_errors(app)
-    return app
+    catalog = catalog if catalog is not None else settings.catalog()
+    return assemble_service(DEFINITION, settings, store=store, clock=clock, catalog=catalog)

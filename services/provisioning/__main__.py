@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from services.provisioning.bootstrap import SERVICE, build_app
+from services.provisioning.settings import ProvisioningSettings
 from shared.http.app import serve
 from shared.logging import configure_logging
-from shared.settings import load_settings
 
 
 def main() -> None:
-    settings = load_settings()
+    settings = ProvisioningSettings.load()
     configure_logging(SERVICE, settings.csp_log_level)
-    serve(build_app(settings), settings.csp_host, settings.csp_provisioning_port)
+    serve(build_app(settings), settings.csp_host, settings.port)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Decode wire bytes into the right Event subclass by its `type` field.
 
 Unknown types are not errors: a newer producer may emit types this consumer does
-not know yet (ARCHITECTURE.md: skip and count, never crash).
+not know yet: skip and count, never crash (docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """One error shape for every API: `{"error": {"code", "message", "target"?}}`.
 
+The vocabulary (`shared.errors`) is mapped to statuses here and nowhere else.
+
 Bad input is a 4xx naming the offending field in `target`; never a 500.
 """
 
@@ -13,36 +15,26 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.errors import Conflict, Forbidden, NotFound, Problem, RuleBroken, Unauthorized
+
 log = structlog.get_logger(__name__)
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, target: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.target = target
+# The one place a Problem becomes an HTTP status.
+STATUS: dict[type[Problem], tuple[int, str]] = {
+    RuleBroken: (400, "BadRequest"),
+    Unauthorized: (401, "Unauthorized"),
+    Forbidden: (403, "Forbidden"),
+    NotFound: (404, "NotFound"),
+    Conflict: (409, "Conflict"),
+}
 
 
-def bad_request(message: str, target: str | None = None) -> ApiError:
-    return ApiError(400, "BadRequest", message, target)
-
-
-def not_found(message: str) -> ApiError:
-    return ApiError(404, "NotFound", message)
-
-
-def conflict(message: str, target: str | None = None) -> ApiError:
-    return ApiError(409, "Conflict", message, target)
-
-
-def forbidden(message: str) -> ApiError:
-    return ApiError(403, "Forbidden", message)
-
-
-def unauthorized(message: str) -> ApiError:
-    return ApiError(401, "Unauthorized", message)
+def status_of(problem: Problem) -> tuple[int, str]:
+    for kind in type(problem).__mro__:
+        if kind in STATUS:
+            return STATUS[kind]  # type: ignore[index]
+    return 400, "BadRequest"
 
 
 def error_body(code: str, message: str, target: str | None = None) -> dict[str, Any]:
@@ -66,12 +58,13 @@ def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, error: ApiError) -> JSONResponse:
+    @app.exception_handler(Problem)
+    async def _problem(_: Request, problem: Problem) -> JSONResponse:
+        status, code = status_of(problem)
         return JSONResponse(
-            error_body(error.code, error.message, error.target),
-            status_code=error.status,
-            headers={"WWW-Authenticate": "Bearer"} if error.status == 401 else None,
+            error_body(code, problem.message, problem.target),
+            status_code=status,
+            headers={"WWW-Authenticate": "Bearer"} if status == 401 else None,
         )
 
     @app.exception_handler(RequestValidationError)

@@ -1,4 +1,5 @@
-"""Idempotent consumer: inbox + handler + outbox in one transaction per message.
+"""Idempotent consumer: each wire event becomes a command for the service's message
+bus, which runs it with the inbox row in one transaction (inbox + state + outbox).
 
 `EventConsumer.handle` is Kafka-free so it is unit-testable; `subscribe` binds it
 to a FastStream subscriber that commits the offset only after `handle` returned
@@ -18,10 +19,10 @@ Outcomes:
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -29,15 +30,30 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    retry_if_not_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
 
+from shared.errors import Problem
 from shared.events.envelope import Event
 from shared.events.registry import EventRegistry, UnknownEventType
 from shared.events.topics import dead_letter_topic
-from shared.store.port import Store, UnitOfWork
+from shared.service_layer.messagebus import (
+    ALREADY_HANDLED,
+    Command,
+    InboxEntry,
+    MessageBus,
+)
+from shared.service_layer.unit_of_work import Cause
 
 log = structlog.get_logger(__name__)
 
-Handler = Callable[[Any, UnitOfWork], Awaitable[None]]
+Translate = Callable[[Any], Command]  # a wire event -> the command it asks of this service
 DeadLetter = Callable[[str, bytes, dict[str, str]], Awaitable[None]]
 
 
@@ -47,25 +63,49 @@ class PermanentFailure(Exception):
 
 # Infrastructure, not the event: never a reason to dead-letter it.
 TransientFailure = (OSError, TimeoutError, sqlite3.OperationalError)
+# The event itself is wrong: retrying cannot help.
+_PERMANENT = (Problem, PermanentFailure, ValidationError)
+
+
+@dataclass(frozen=True)
+class ConsumerGroup:
+    """A service's declaration of one consumer group: what it reads and what each
+    wire type it handles asks of the service. The assembly binds it to the bus."""
+
+    name: str  # the consumer group id and the inbox key
+    topic: str
+    commands: Mapping[type[Event], Translate]
+
+    def consumer(self, bus: MessageBus, dead_letter: DeadLetter | None = None) -> EventConsumer:
+        """`dead_letter` is bound by the runtime when it subscribes; tests pass their own."""
+        return EventConsumer(
+            name=self.name,
+            topic=self.topic,
+            bus=bus,
+            commands=self.commands,
+            dead_letter=dead_letter,
+        )
 
 
 class EventConsumer:
+    """`commands` maps each wire type this consumer handles to the command it becomes."""
+
     def __init__(
         self,
         *,
         name: str,
         topic: str,
-        store: Store,
-        handlers: Mapping[type[Event], Handler],
+        bus: MessageBus,
+        commands: Mapping[type[Event], Translate],
         dead_letter: DeadLetter | None = None,
         max_attempts: int = 5,
         first_backoff_seconds: float = 0.1,
     ) -> None:
         self.name = name  # also the consumer group id and the inbox key
         self.topic = topic
-        self._store = store
-        self._handlers = dict(handlers)
-        self._registry = EventRegistry(*handlers)
+        self._bus = bus
+        self._commands = dict(commands)
+        self._registry = EventRegistry(*commands)
         self._dead_letter = dead_letter
         self._max_attempts = max_attempts
         self._first_backoff = first_backoff_seconds
@@ -73,7 +113,7 @@ class EventConsumer:
 
     @property
     def handled_types(self) -> frozenset[type[Event]]:
-        return frozenset(self._handlers)
+        return frozenset(self._commands)
 
     async def handle(self, raw: bytes, headers: Mapping[str, str] | None = None) -> str:
         """Process one message; returns the outcome name (also counted in `stats`)."""
@@ -103,34 +143,42 @@ class EventConsumer:
             subscription_id=event.subject,
             correlation_id=event.correlation_id,
         ):
-            return await self._handle_event(event, raw, headers)
-
-    async def _handle_event(self, event: Event, raw: bytes, headers: dict[str, str]) -> str:
-        handler = self._handlers[type(event)]
-        delay = self._first_backoff
-        for attempt in range(1, self._max_attempts + 1):
             try:
-                async with self._store.unit_of_work() as uow:
-                    if not await uow.record_inbox(self.name, str(event.id)):
-                        log.info("event_duplicate_skipped")
-                        return "duplicate"
-                    await handler(event, uow)
-                    await uow.commit()
-                log.info("event_handled")
-                return "handled"
-            except (PermanentFailure, ValidationError) as permanent:
-                return await self._to_dead_letter(raw, headers, permanent)
-            except Exception as error:
-                if attempt == self._max_attempts:
-                    if isinstance(error, TransientFailure):
-                        log.error("event_handler_waiting_for_infrastructure", error=repr(error))
-                        raise
-                    log.exception("event_handler_gave_up", attempts=attempt)
-                    return await self._to_dead_letter(raw, headers, error)
-                log.warning("event_handler_retrying", attempt=attempt, error=repr(error))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-        raise AssertionError("unreachable")
+                command = self._commands[type(event)](event)
+            except (ValueError, Problem) as poison:  # facts no command can be made of
+                return await self._to_dead_letter(raw, headers, poison)
+            return await self._handle_command(event, command, raw, headers)
+
+    async def _handle_command(
+        self, event: Event, command: Command, raw: bytes, headers: dict[str, str]
+    ) -> str:
+        cause = Cause(correlation_id=event.correlation_id, causation_id=str(event.id))
+        inbox = InboxEntry(self.name, str(event.id))
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._max_attempts),
+            wait=wait_exponential(multiplier=self._first_backoff, max=5.0),
+            # Only failures: a cancellation (a stopping service) ends the work at once.
+            retry=retry_if_exception_type(Exception) & retry_if_not_exception_type(_PERMANENT),
+            before_sleep=_log_retry,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    result = await self._bus.handle(command, cause=cause, inbox=inbox)
+        except _PERMANENT as permanent:
+            return await self._to_dead_letter(raw, headers, permanent)
+        except TransientFailure as error:
+            log.error("event_handler_waiting_for_infrastructure", error=repr(error))
+            raise
+        except Exception as error:
+            log.exception("event_handler_gave_up", attempts=self._max_attempts)
+            return await self._to_dead_letter(raw, headers, error)
+        if result is ALREADY_HANDLED:
+            log.info("event_duplicate_skipped")
+            return "duplicate"
+        log.info("event_handled")
+        return "handled"
 
     async def _to_dead_letter(
         self, raw: bytes, headers: dict[str, str], error: BaseException
@@ -177,3 +225,8 @@ class EventConsumer:
             await self.handle(body, headers)
 
         subscriber(on_message)
+
+
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    log.warning("event_handler_retrying", attempt=state.attempt_number, error=repr(error))

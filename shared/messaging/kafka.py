@@ -7,6 +7,7 @@ idempotent producer stays off there; the inbox makes redelivery harmless anyway.
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
 from faststream.kafka import KafkaBroker
 
@@ -34,7 +35,13 @@ def make_broker(
     )
 
 
-def publish_function(broker: KafkaBroker):  # -> (topic, payload, headers, key) publisher
+class RawPublish(Protocol):
+    async def __call__(
+        self, topic: str, payload: bytes, headers: dict[str, str], key: str | None = None
+    ) -> None: ...
+
+
+def publish_function(broker: KafkaBroker) -> RawPublish:
     """Raw-bytes publishing used by the outbox relay and the dead-letter path."""
 
     async def publish(

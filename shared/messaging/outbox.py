@@ -1,22 +1,20 @@
-"""Emit an event from inside a unit of work: it is published only if the work commits."""
+"""How an event becomes an outbox row: the bytes and headers exactly as they go out."""
 
 from __future__ import annotations
 
 from shared.events.envelope import Event
-from shared.store.port import OutboxMessage, UnitOfWork
+from shared.store.port import OutboxMessage
 
 
-def emit(uow: UnitOfWork, event: Event) -> None:
-    uow.add_outbox(
-        OutboxMessage(
-            topic=event.TOPIC,
-            key=event.subject,
-            payload=event.to_bytes(),
-            headers={
-                "content-type": "application/json",
-                "ce-type": event.type,
-                "ce-id": str(event.id),
-                "correlation-id": event.correlation_id,
-            },
-        )
+def outbox_message(event: Event) -> OutboxMessage:
+    return OutboxMessage(
+        topic=event.TOPIC,
+        key=event.subject,
+        payload=event.to_bytes(),
+        headers={
+            "content-type": "application/json",
+            "ce-type": event.type,
+            "ce-id": str(event.id),
+            "correlation-id": event.correlation_id,
+        },
     )

@@ -2,7 +2,9 @@
 
 Rows are claimed under a lease token so two relays over one store never publish
 the same row concurrently; a relay that dies leaves rows to be re-claimed when the
-lease expires (at-least-once, de-duplicated downstream by the inbox).
+lease expires (at-least-once, de-duplicated downstream by the inbox). While the
+broker is unreachable the relay keeps the rows and retries (tenacity) with an
+exponential backoff from 0.1 s, doubling, capped at 5 s, for as long as it takes.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import structlog
+from tenacity import AsyncRetrying, RetryCallState, wait_exponential
 
 from shared.clock import Clock
 from shared.store.port import ClaimedMessage, OutboxMessage, Store
@@ -22,6 +25,9 @@ from shared.store.port import ClaimedMessage, OutboxMessage, Store
 log = structlog.get_logger(__name__)
 
 Publish = Callable[[OutboxMessage], Awaitable[None]]
+
+# Between failed rounds while the broker is away: 0.1 s, 0.2 s, 0.4 s ... at most 5 s.
+RETRY_WAIT = wait_exponential(multiplier=0.1, max=5.0)
 
 
 class OutboxRelay:
@@ -97,18 +103,24 @@ class OutboxRelay:
             self._task = None
 
     async def _run(self) -> None:
-        backoff = 0.1
         while True:
             self._wake.clear()  # before publishing, so a commit meanwhile is not missed
-            try:
-                await self.publish_pending()
-                backoff = 0.1
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # broker down: keep rows, retry later
-                log.exception("outbox_publish_failed", retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-                continue
+            # Broker down: the rows stay claimed-then-released; retry until it is back.
+            # A fresh policy each round, so the backoff restarts at 0.1 s after a success.
+            async for attempt in AsyncRetrying(
+                wait=RETRY_WAIT, before_sleep=_log_publish_retry, reraise=True
+            ):
+                with attempt:
+                    await self.publish_pending()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._idle_poll)
+
+
+def _log_publish_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    log.error(
+        "outbox_publish_failed",
+        attempt=state.attempt_number,
+        retry_in=state.upcoming_sleep,
+        exc_info=error,
+    )

@@ -1,6 +1,7 @@
 """Everything a service runs besides HTTP: store, broker, consumers, outbox relay.
 
-Built in the composition root (no I/O); `start()` in the HTTP lifespan connects.
+Built in the composition root (no I/O); `start()` in the HTTP lifespan connects, retrying
+(tenacity) while the broker is not up yet: `make run` starts everything at once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Annotated, Union
 import structlog
 from faststream.kafka import KafkaBroker
 from pydantic import Field
+from tenacity import AsyncRetrying, RetryCallState, wait_exponential
 
 from shared.clock import Clock
 from shared.events.envelope import Event
@@ -24,6 +26,9 @@ from shared.messaging.relay import OutboxRelay
 from shared.store.port import OutboxMessage, Store
 
 log = structlog.get_logger(__name__)
+
+# Between connection attempts: 0.1 s, 0.2 s, 0.4 s ... at most 5 s, until the broker is up.
+CONNECT_WAIT = wait_exponential(multiplier=0.1, max=5.0)
 
 
 class ServiceRuntime:
@@ -61,22 +66,26 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         await self.store.open()
-        delay = 0.2
-        while True:  # the broker may still be starting (make run starts all at once)
-            try:
+        async for attempt in AsyncRetrying(
+            wait=CONNECT_WAIT, before_sleep=self._before_reconnect, reraise=True
+        ):
+            with attempt:
                 await self.broker.start()
-                break
-            except Exception as error:
-                log.warning(
-                    "broker_connect_retry", service=self.name, error=repr(error), retry_in=delay
-                )
-                await self.broker.stop()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
         self.relay.start()
         self._housekeeping = asyncio.create_task(self._purge_hourly(), name="store-purge")
         self.ready = True
         log.info("service_started", service=self.name)
+
+    async def _before_reconnect(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        log.warning(
+            "broker_connect_retry",
+            service=self.name,
+            attempt=state.attempt_number,
+            error=repr(error),
+            retry_in=state.upcoming_sleep,
+        )
+        await self.broker.stop()  # drop the half-made connection before the next try
 
     async def _purge_hourly(self) -> None:
         """Keep the outbox and inbox bounded: forget what is older than the retention."""

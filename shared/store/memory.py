@@ -1,19 +1,20 @@
 """In-memory `Store` for unit tests, with the same semantics as the SQLite adapter.
 
 Documents are kept as JSON text, exactly like SQLite, so whatever the fake accepts
-and returns is what production would: private copies, JSON types only. A unit of
-work holds the store's lock (one writer, like SQLite) and snapshots the state when
-it begins; rollback restores the snapshot.
+and returns is what production would: private copies, JSON types only. A transaction
+holds the store's `WriterLock` (one writer, like SQLite) and snapshots the state when
+it begins; rollback restores the snapshot. Rows are stamped with the injected clock's
+machinery time (`Clock.system_now`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.clock import Clock
 from shared.store.port import (
     ClaimedMessage,
     Collection,
@@ -21,14 +22,10 @@ from shared.store.port import (
     DuplicateKey,
     OutboxMessage,
     Store,
-    UnitOfWork,
+    Transaction,
+    encode_document,
 )
-
-
-def _encode(doc: Document) -> str:
-    if not isinstance(doc, dict):
-        raise TypeError(f"a document is a dict, got {type(doc).__name__}")
-    return json.dumps(doc, separators=(",", ":"), allow_nan=False)
+from shared.store.writer_lock import WriterLock
 
 
 def _utc(moment: datetime) -> datetime:
@@ -78,7 +75,7 @@ class _State:
     next_outbox_seq: int
 
     def snapshot(self) -> _State:
-        # Outbox rows are only appended inside a unit of work, so a shallow list copy is enough.
+        # Outbox rows are only appended inside a transaction, so a shallow list copy is enough.
         return _State(
             documents={name: dict(docs) for name, docs in self.documents.items()},
             outbox=list(self.outbox),
@@ -89,30 +86,22 @@ class _State:
 
 
 class MemoryStore(Store):
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Clock | None = None) -> None:
+        self.clock = clock or Clock()  # stamps rows with machinery time (system_now)
         self._state = _State(documents={}, outbox=[], inbox={}, sequences={}, next_outbox_seq=1)
-        self._lock = asyncio.Lock()
-        self._owner: asyncio.Task[Any] | None = None
+        self._writer = WriterLock()
 
-    async def _acquire(self) -> None:
-        if self._owner is not None and self._owner is asyncio.current_task():
-            raise RuntimeError("this task already holds the store (nested unit of work?)")
-        await self._lock.acquire()
-        self._owner = asyncio.current_task()
+    def _now(self) -> datetime:
+        return _utc(self.clock.system_now())
 
-    def _release(self) -> None:
-        self._owner = None
-        self._lock.release()
-
-    def unit_of_work(self) -> UnitOfWork:
-        return _MemoryUnitOfWork(self)
+    def transaction(self) -> Transaction:
+        return _MemoryTransaction(self)
 
     async def claim_outbox(
         self, lease_token: str, limit: int, lease_until: datetime, now: datetime
     ) -> list[ClaimedMessage]:
         until, now = _utc(lease_until), _utc(now)
-        await self._acquire()
-        try:
+        async with self._writer:
             picked: list[_OutboxRow] = []
             held: set[tuple[str, str]] = set()  # keys with an earlier row leased elsewhere
             for row in self._state.outbox:
@@ -130,34 +119,25 @@ class MemoryStore(Store):
                 row.lease_token, row.lease_until = lease_token, until
                 claimed.append(ClaimedMessage(row.seq, _copy_message(row.message)))
             return claimed
-        finally:
-            self._release()
 
     async def mark_sent(self, lease_token: str, seqs: list[int]) -> None:
         wanted = set(seqs)
-        await self._acquire()
-        try:
-            sent_at = datetime.now(UTC)
+        async with self._writer:
+            sent_at = self._now()
             for row in self._state.outbox:
                 if row.seq in wanted and row.sent_at is None and row.lease_token == lease_token:
                     row.sent_at = sent_at
-        finally:
-            self._release()
 
     async def release_outbox(self, lease_token: str, seqs: list[int]) -> None:
         wanted = set(seqs)
-        await self._acquire()
-        try:
+        async with self._writer:
             for row in self._state.outbox:
                 if row.seq in wanted and row.sent_at is None and row.lease_token == lease_token:
                     row.lease_token, row.lease_until = None, None
-        finally:
-            self._release()
 
     async def purge(self, older_than: datetime) -> int:
         cutoff = _utc(older_than)
-        await self._acquire()
-        try:
+        async with self._writer:
             state = self._state
             kept = [r for r in state.outbox if r.sent_at is None or r.sent_at >= cutoff]
             stale = [key for key, at in state.inbox.items() if at < cutoff]
@@ -166,15 +146,10 @@ class MemoryStore(Store):
             removed = len(state.outbox) - len(kept) + len(stale)
             state.outbox = kept
             return removed
-        finally:
-            self._release()
 
     async def pending_outbox(self) -> int:
-        await self._acquire()
-        try:
+        async with self._writer:
             return sum(1 for row in self._state.outbox if row.sent_at is None)
-        finally:
-            self._release()
 
 
 def _copy_message(message: OutboxMessage) -> OutboxMessage:
@@ -183,23 +158,23 @@ def _copy_message(message: OutboxMessage) -> OutboxMessage:
     return OutboxMessage(message.topic, message.key, bytes(message.payload), headers)
 
 
-class _MemoryUnitOfWork(UnitOfWork):
+class _MemoryTransaction(Transaction):
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
         self._snapshot: _State | None = None  # set while the lock is held
         self._outbox: list[OutboxMessage] = []
         self._finished = False
 
-    async def __aenter__(self) -> UnitOfWork:
+    async def __aenter__(self) -> Transaction:
         await self._begin()
         return self
 
     async def _begin(self) -> _State:
         """Take the lock on first use; returns the live state to read and write."""
         if self._finished:
-            raise RuntimeError("unit of work already committed or rolled back")
+            raise RuntimeError("transaction already committed or rolled back")
         if self._snapshot is None:
-            await self._store._acquire()
+            await self._store._writer.acquire()
             self._snapshot = self._store._state.snapshot()
         return self._store._state
 
@@ -208,7 +183,7 @@ class _MemoryUnitOfWork(UnitOfWork):
 
     def add_outbox(self, message: OutboxMessage) -> None:
         if self._finished:
-            raise RuntimeError("unit of work already committed or rolled back")
+            raise RuntimeError("transaction already committed or rolled back")
         # Buffered: this method is sync and may run before the lock is taken.
         self._outbox.append(_copy_message(message))
 
@@ -216,7 +191,7 @@ class _MemoryUnitOfWork(UnitOfWork):
         inbox = (await self._begin()).inbox
         if (consumer, event_id) in inbox:
             return False
-        inbox[(consumer, event_id)] = datetime.now(UTC)
+        inbox[(consumer, event_id)] = self._store._now()
         return True
 
     async def next_number(self, sequence: str) -> int:
@@ -249,11 +224,11 @@ class _MemoryUnitOfWork(UnitOfWork):
         self._outbox = []
         if self._snapshot is not None:
             self._snapshot = None
-            self._store._release()
+            self._store._writer.release()
 
 
 class _MemoryCollection(Collection):
-    def __init__(self, uow: _MemoryUnitOfWork, name: str) -> None:
+    def __init__(self, uow: _MemoryTransaction, name: str) -> None:
         self._uow = uow
         self._name = name
 
@@ -265,13 +240,13 @@ class _MemoryCollection(Collection):
         return None if raw is None else json.loads(raw)
 
     async def insert(self, key: str, doc: Document) -> None:
-        raw, docs = _encode(doc), await self._docs()
+        raw, docs = encode_document(doc), await self._docs()
         if key in docs:
             raise DuplicateKey(f"{self._name}/{key}")
         docs[key] = raw
 
     async def put(self, key: str, doc: Document) -> None:
-        raw, docs = _encode(doc), await self._docs()
+        raw, docs = encode_document(doc), await self._docs()
         docs[key] = raw
 
     async def find(self, **equals: Any) -> list[Document]:

@@ -1,9 +1,8 @@
 """The store port every service writes through.
 
-One unit of work = one local transaction holding the service's documents, the
-outbox rows it emits and the inbox rows of the events it consumed (ARCHITECTURE.md,
-"one transaction per message"). Adapters: `memory` (fake for unit tests),
-`sqlite` (embedded default). Both pass `tests/contract/test_store_contract.py`.
+One transaction holds a service's documents, the outbox rows it emits and the
+inbox rows of the events it consumed (one transaction per message). Adapters:
+`memory` (fake for unit tests), `sqlite` (embedded default). Both pass `tests/contract/test_store_contract.py`.
 
 Documents are JSON-able dicts keyed by a string id inside named collections, so
 each service's typed repositories stay thin and the adapters stay generic.
@@ -12,6 +11,7 @@ each service's typed repositories stay thin and the adapters stay generic.
 from __future__ import annotations
 
 import abc
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +23,13 @@ import structlog
 log = structlog.get_logger(__name__)
 
 Document = dict[str, Any]
+
+
+def encode_document(doc: Document) -> str:
+    """The JSON text every adapter stores: a dict of JSON types only (no NaN)."""
+    if not isinstance(doc, dict):
+        raise TypeError(f"a document is a dict, got {type(doc).__name__}")
+    return json.dumps(doc, separators=(",", ":"), allow_nan=False)
 
 
 class DuplicateKey(Exception):
@@ -48,7 +55,7 @@ class ClaimedMessage:
 
 
 class Collection(abc.ABC):
-    """Documents of one kind, read and written inside the current unit of work."""
+    """Documents of one kind, read and written inside the current transaction."""
 
     @abc.abstractmethod
     async def get(self, key: str) -> Document | None: ...
@@ -66,11 +73,11 @@ class Collection(abc.ABC):
         """Documents whose top-level fields equal the given values, in insertion order."""
 
 
-class UnitOfWork(abc.ABC):
-    """`async with store.unit_of_work() as uow: ...; await uow.commit()`.
+class Transaction(abc.ABC):
+    """`async with store.transaction() as tx: ...; await tx.commit()`.
 
     Leaving the block without `commit()` (or by an exception) rolls everything back.
-    A unit of work is single-use (use after commit raises RuntimeError) and not
+    A transaction is single-use (use after commit raises RuntimeError) and not
     re-entrant: opening a second one, or calling a Store method, from inside one
     in the same task raises RuntimeError instead of dead-locking the single writer.
     """
@@ -80,7 +87,7 @@ class UnitOfWork(abc.ABC):
 
     @abc.abstractmethod
     def add_outbox(self, message: OutboxMessage) -> None:
-        """Queue an event to publish once this unit of work commits."""
+        """Queue an event to publish once this transaction commits."""
 
     @abc.abstractmethod
     async def record_inbox(self, consumer: str, event_id: str) -> bool:
@@ -96,7 +103,7 @@ class UnitOfWork(abc.ABC):
     @abc.abstractmethod
     async def rollback(self) -> None: ...
 
-    async def __aenter__(self) -> UnitOfWork:
+    async def __aenter__(self) -> Transaction:
         return self
 
     async def __aexit__(
@@ -118,13 +125,13 @@ class Store(abc.ABC):
         """Release connections."""
 
     @abc.abstractmethod
-    def unit_of_work(self) -> UnitOfWork: ...
+    def transaction(self) -> Transaction: ...
 
-    def read_only(self) -> UnitOfWork:
-        """A unit of work for queries (HTTP GETs). An adapter may serve it from its own
+    def read_only(self) -> Transaction:
+        """A transaction for queries (HTTP GETs). An adapter may serve it from its own
         connection so reads do not queue behind writes; writing through it is an error
-        there. The default is an ordinary unit of work."""
-        return self.unit_of_work()
+        there. The default is an ordinary transaction."""
+        return self.transaction()
 
     @abc.abstractmethod
     async def claim_outbox(

@@ -1,11 +1,13 @@
 """SQLite `Store` on aiosqlite: the embedded default.
 
-One connection per store in autocommit mode; transactions are explicit. Every unit
-of work (and every outbox call) holds an asyncio.Lock for its whole life and runs in
-`BEGIN IMMEDIATE` ... `COMMIT`/`ROLLBACK`, so concurrent units of work in one process
-queue up instead of failing with SQLITE_BUSY, and nothing reads another unit of
-work's uncommitted rows through the shared connection. `busy_timeout` covers other
-processes opening the same file.
+One connection per store in autocommit mode; transactions are explicit. Every
+transaction (and every outbox call) holds the store's `WriterLock` for its whole life
+and runs in `BEGIN IMMEDIATE` ... `COMMIT`/`ROLLBACK`, so concurrent transactions in
+one process queue up instead of failing with SQLITE_BUSY, and nothing reads another
+transaction's uncommitted rows through the shared connection. `busy_timeout` covers
+other processes opening the same file. Queries (`read_only()`) use a second,
+query-only connection. `open()` brings the schema to the latest version
+(`sqlite_schema`). Rows are stamped with the clock's machinery time (`system_now`).
 """
 
 from __future__ import annotations
@@ -14,67 +16,32 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import aiosqlite
 
+from shared.clock import Clock
 from shared.store.port import (
     ClaimedMessage,
     OutboxMessage,
     Store,
-    UnitOfWork,
+    Transaction,
 )
+from shared.store.sqlite_schema import SchemaTooNew, migrate
 from shared.store.sqlite_sql import _iso, _rollback_quietly, _run
-from shared.store.sqlite_units import _SqliteReadUnitOfWork, _SqliteUnitOfWork
+from shared.store.sqlite_transactions import _SqliteReadTransaction, _SqliteTransaction
+from shared.store.writer_lock import WriterLock
 
 BUSY_TIMEOUT_MS = 5_000
 
-_SCHEMA = """
-BEGIN IMMEDIATE;
-CREATE TABLE IF NOT EXISTS documents (
-    collection TEXT NOT NULL,
-    key TEXT NOT NULL,
-    seq INTEGER NOT NULL,  -- insertion order within the collection; kept on replace
-    data TEXT NOT NULL,    -- JSON
-    PRIMARY KEY (collection, key)
-);
-CREATE INDEX IF NOT EXISTS documents_by_seq ON documents (collection, seq);
-CREATE TABLE IF NOT EXISTS outbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    topic TEXT NOT NULL,
-    key TEXT NOT NULL,
-    payload BLOB NOT NULL,
-    headers TEXT NOT NULL,  -- JSON
-    created_at TEXT NOT NULL,
-    lease_token TEXT,
-    lease_until TEXT,
-    sent_at TEXT
-);
-CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (seq) WHERE sent_at IS NULL;
-CREATE INDEX IF NOT EXISTS outbox_unsent_by_key ON outbox (topic, key, seq) WHERE sent_at IS NULL;
-CREATE TABLE IF NOT EXISTS inbox (
-    consumer TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    recorded_at TEXT NOT NULL,
-    PRIMARY KEY (consumer, event_id)
-);
-CREATE INDEX IF NOT EXISTS inbox_by_age ON inbox (recorded_at);
-CREATE TABLE IF NOT EXISTS sequences (
-    name TEXT PRIMARY KEY,
-    value INTEGER NOT NULL
-);
-COMMIT;
-"""
-
 
 class SqliteStore(Store):
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, clock: Clock | None = None) -> None:
         self._path = Path(path)
+        self.clock = clock or Clock()  # stamps rows with machinery time (system_now)
         self._conn: aiosqlite.Connection | None = None
-        self._lock = asyncio.Lock()
-        self._owner: asyncio.Task[Any] | None = None
+        self._writer = WriterLock()
         self._reader: aiosqlite.Connection | None = None
         self._reader_lock = asyncio.Lock()
 
@@ -87,9 +54,11 @@ class SqliteStore(Store):
             await _run(conn, f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await _run(conn, "PRAGMA journal_mode = WAL")
             await _run(conn, "PRAGMA synchronous = NORMAL")
-            await conn.executescript(_SCHEMA)
-        except BaseException:
+            await migrate(conn)
+        except BaseException as error:
             await conn.close()
+            if isinstance(error, SchemaTooNew):
+                raise SchemaTooNew(f"{self._path}: {error}") from None
             raise
         self._conn = conn
         # A second connection for queries: in WAL mode it reads the last committed state
@@ -102,13 +71,10 @@ class SqliteStore(Store):
     async def close(self) -> None:
         if self._conn is None:
             return
-        await self._acquire()  # waits for a running unit of work to finish
-        try:
+        async with self._writer:  # waits for a running transaction to finish
             conn, self._conn = self._conn, None
             if conn is not None:
                 await conn.close()
-        finally:
-            self._release()
         async with self._reader_lock:
             reader, self._reader = self._reader, None
             if reader is not None:
@@ -119,29 +85,19 @@ class SqliteStore(Store):
             raise RuntimeError("SqliteStore is not open")
         return self._conn
 
-    async def _acquire(self) -> None:
-        if self._owner is not None and self._owner is asyncio.current_task():
-            raise RuntimeError("this task already holds the store (nested unit of work?)")
-        await self._lock.acquire()
-        self._owner = asyncio.current_task()
-
-    def _release(self) -> None:
-        self._owner = None
-        self._lock.release()
-
     async def _begin(self) -> aiosqlite.Connection:
         """Take the lock and open a write transaction; on failure hold nothing."""
-        await self._acquire()
+        await self._writer.acquire()
         try:
             conn = self._connection()
         except BaseException:
-            self._release()
+            self._writer.release()
             raise
         try:
             await _run(conn, "BEGIN IMMEDIATE")
         except BaseException:
             await _rollback_quietly(conn)  # the BEGIN may still run if we were cancelled
-            self._release()
+            self._writer.release()
             raise
         return conn
 
@@ -156,13 +112,13 @@ class SqliteStore(Store):
             await _rollback_quietly(conn)
             raise
         finally:
-            self._release()
+            self._writer.release()
 
-    def unit_of_work(self) -> UnitOfWork:
-        return _SqliteUnitOfWork(self)
+    def transaction(self) -> Transaction:
+        return _SqliteTransaction(self)
 
-    def read_only(self) -> UnitOfWork:
-        return _SqliteReadUnitOfWork(self)
+    def read_only(self) -> Transaction:
+        return _SqliteReadTransaction(self)
 
     async def _begin_read(self) -> aiosqlite.Connection:
         """Take the reader and open a read transaction (one consistent snapshot)."""
@@ -206,7 +162,7 @@ class SqliteStore(Store):
     async def mark_sent(self, lease_token: str, seqs: list[int]) -> None:
         if not seqs:
             return
-        sent_at = _iso(datetime.now(UTC))
+        sent_at = _iso(self.clock.system_now())
         async with self._transaction() as conn:
             await conn.executemany(
                 "UPDATE outbox SET sent_at = ?"
@@ -233,10 +189,7 @@ class SqliteStore(Store):
 
     async def pending_outbox(self) -> int:
         # A plain read, but under the lock: the shared connection must not be mid-transaction.
-        await self._acquire()
-        try:
+        async with self._writer:
             conn = self._connection()
             rows = await conn.execute_fetchall("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
-        finally:
-            self._release()
         return int(list(rows)[0][0])

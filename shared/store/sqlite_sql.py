@@ -1,8 +1,7 @@
-"""SQL text and small helpers shared by the SQLite store and its units of work."""
+"""SQL text and small helpers shared by the SQLite store and its transactions."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from contextlib import suppress
 from datetime import UTC, datetime
@@ -10,19 +9,9 @@ from typing import Any
 
 import aiosqlite
 
-from shared.store.port import (
-    Document,
-)
-
 _NEXT_SEQ = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM documents WHERE collection = ?)"
 _INSERT_DOC = f"INSERT INTO documents (collection, key, seq, data) VALUES (?, ?, {_NEXT_SEQ}, ?)"
 _PUT_DOC = _INSERT_DOC + " ON CONFLICT (collection, key) DO UPDATE SET data = excluded.data"
-
-
-def _encode(doc: Document) -> str:
-    if not isinstance(doc, dict):
-        raise TypeError(f"a document is a dict, got {type(doc).__name__}")
-    return json.dumps(doc, separators=(",", ":"), allow_nan=False)
 
 
 def _iso(moment: datetime) -> str:

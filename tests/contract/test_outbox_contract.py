@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from shared.clock import FixedClock
 from shared.store.port import OutboxMessage, Store
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -12,7 +13,7 @@ LEASE = timedelta(seconds=30)
 
 
 async def emit(store: Store, *messages: OutboxMessage) -> None:
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         for message in messages:
             uow.add_outbox(message)
         await uow.commit()
@@ -104,7 +105,7 @@ async def test_only_the_lease_holder_can_mark_sent(store: Store) -> None:
 
 
 async def test_outbox_rows_appear_only_once_their_unit_of_work_commits(store: Store) -> None:
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         uow.add_outbox(message(1))
     assert await store.pending_outbox() == 0
     assert await store.claim_outbox("relay-a", 10, NOW + LEASE, NOW) == []
@@ -126,38 +127,61 @@ async def test_listener_does_not_fire_after_a_rollback_or_a_commit_without_outbo
     calls: list[None] = []
     store.on_outbox_commit(lambda: calls.append(None))
 
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         uow.add_outbox(message(1))
         await uow.rollback()
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         uow.add_outbox(message(2))  # left without commit
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         await uow.collection("c").put("k", {"v": 1})
         await uow.commit()
 
     assert calls == []
 
 
+async def record(store: Store, event_id: str) -> None:
+    async with store.transaction() as uow:
+        assert await uow.record_inbox("consumer", event_id)
+        await uow.commit()
+
+
 async def test_purge_forgets_old_sent_rows_and_inbox_records_but_never_unsent_rows(
-    store: Store,
+    store: Store, clock: FixedClock
 ) -> None:
     await emit(store, message(1), message(2))
     claimed = await store.claim_outbox("relay-a", 1, NOW + LEASE, NOW)
     await store.mark_sent("relay-a", [c.seq for c in claimed])
-    async with store.unit_of_work() as uow:
-        assert await uow.record_inbox("consumer", "event-1")
-        await uow.commit()
+    await record(store, "event-1")
 
-    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
-    assert await store.purge(an_hour_ago) == 0  # nothing is that old yet
+    stamped = clock.system_now()
+    assert await store.purge(stamped) == 0  # "before", not "at": nothing is that old yet
 
-    assert await store.purge(datetime.now(UTC) + timedelta(minutes=1)) == 2
+    assert await store.purge(stamped + timedelta(microseconds=1)) == 2
     assert await store.pending_outbox() == 1  # the unsent row stays
     [left] = await store.claim_outbox("relay-b", 10, NOW + 3 * LEASE, NOW + 2 * LEASE)
     assert left.message == message(2)
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         assert await uow.record_inbox("consumer", "event-1")  # forgotten: new again
         await uow.rollback()
+
+
+async def test_sent_and_recorded_times_come_from_the_stores_clock_not_the_real_one(
+    store: Store, clock: FixedClock
+) -> None:
+    await emit(store, message(1), message(2))
+    first, second = await store.claim_outbox("relay-a", 10, NOW + LEASE, NOW)
+    await store.mark_sent("relay-a", [first.seq])
+    await record(store, "early")
+    clock.advance(timedelta(hours=1))
+    await store.mark_sent("relay-a", [second.seq])
+    await record(store, "late")
+
+    # The clock runs years ahead of the real time: real-time stamps would all go here.
+    assert await store.purge(clock.system_now() - timedelta(minutes=30)) == 2
+    async with store.transaction() as uow:
+        assert await uow.record_inbox("consumer", "early")  # forgotten
+        assert not await uow.record_inbox("consumer", "late")  # kept
+    assert await store.purge(clock.system_now() + timedelta(minutes=30)) == 2
 
 
 async def test_a_key_with_an_earlier_row_leased_elsewhere_waits_so_its_order_holds(

@@ -35,14 +35,14 @@ async def test_a_read_only_unit_of_work_cannot_write_emit_or_take_numbers(
 async def test_reads_do_not_wait_for_a_writer_and_never_see_its_uncommitted_work(
     store: SqliteStore,
 ) -> None:
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         await uow.collection("things").insert("a", {"n": 1})
         await uow.commit()
 
     writing, release = asyncio.Event(), asyncio.Event()
 
     async def slow_writer() -> None:
-        async with store.unit_of_work() as uow:
+        async with store.transaction() as uow:
             await uow.collection("things").put("a", {"n": 2})
             writing.set()
             await release.wait()

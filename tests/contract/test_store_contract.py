@@ -18,19 +18,19 @@ from shared.store.sqlite import SqliteStore
 
 
 async def seed(store: Store, collection: str, docs: dict[str, Document]) -> None:
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         for key, doc in docs.items():
             await uow.collection(collection).insert(key, doc)
         await uow.commit()
 
 
 async def read(store: Store, collection: str, key: str) -> Document | None:
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         return await uow.collection(collection).get(key)
 
 
 async def find(store: Store, collection: str, **equals: object) -> list[Document]:
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         return await uow.collection(collection).find(**equals)
 
 
@@ -48,10 +48,10 @@ async def test_get_of_a_missing_key_returns_none(store: Store) -> None:
 
 
 async def test_put_inserts_a_new_key_and_replaces_an_existing_one(store: Store) -> None:
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         await uow.collection("orders").put("o1", {"v": 1})
         await uow.commit()
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         await uow.collection("orders").put("o1", {"v": 2})
         await uow.commit()
     assert await read(store, "orders", "o1") == {"v": 2}
@@ -59,14 +59,14 @@ async def test_put_inserts_a_new_key_and_replaces_an_existing_one(store: Store) 
 
 async def test_insert_of_an_existing_key_raises_duplicate_key(store: Store) -> None:
     await seed(store, "orders", {"o1": {"v": 1}})
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         with pytest.raises(DuplicateKey):
             await uow.collection("orders").insert("o1", {"v": 2})
     assert await read(store, "orders", "o1") == {"v": 1}
 
 
 async def test_duplicate_key_leaves_the_unit_of_work_usable(store: Store) -> None:
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         await uow.collection("orders").insert("o1", {"v": 1})
         with pytest.raises(DuplicateKey):
             await uow.collection("orders").insert("o1", {"v": 2})
@@ -121,7 +121,7 @@ async def test_find_keeps_insertion_order_and_put_keeps_the_original_position(
     store: Store,
 ) -> None:
     await seed(store, "q", {key: {"key": key, "v": 0} for key in ["m", "z", "a", "k"]})
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         await uow.collection("q").put("z", {"key": "z", "v": 1})
         await uow.collection("q").put("b", {"key": "b", "v": 0})
         await uow.commit()
@@ -131,7 +131,7 @@ async def test_find_keeps_insertion_order_and_put_keeps_the_original_position(
 
 async def test_documents_are_copied_in_and_out(store: Store) -> None:
     doc = {"items": [1], "meta": {"x": 1}}
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         await uow.collection("c").insert("k", doc)
         doc["items"].append(2)  # the caller keeps mutating its own dict
         got = await uow.collection("c").get("k")
@@ -143,7 +143,7 @@ async def test_documents_are_copied_in_and_out(store: Store) -> None:
 
 
 async def test_a_document_that_is_not_json_is_rejected(store: Store) -> None:
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         with pytest.raises(TypeError):
             await uow.collection("c").put("k", {"when": datetime.now(UTC)})
 
@@ -153,7 +153,7 @@ async def test_a_document_that_is_not_json_is_rejected(store: Store) -> None:
 
 async def test_reads_inside_a_unit_of_work_see_its_own_uncommitted_writes(store: Store) -> None:
     await seed(store, "c", {"old": {"v": 0}})
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         await uow.collection("c").insert("new", {"v": 1})
         await uow.collection("c").put("old", {"v": 1})
         assert await uow.collection("c").get("new") == {"v": 1}
@@ -168,7 +168,7 @@ async def test_rollback_discards_documents_outbox_inbox_and_numbers(store: Store
     await seed(store, "c", {"kept": {"v": 0}})
 
     with pytest.raises(RuntimeError) if how == "exception" else _no_error():
-        async with store.unit_of_work() as uow:
+        async with store.transaction() as uow:
             await uow.collection("c").insert("new", {"v": 1})
             await uow.collection("c").put("kept", {"v": 1})
             uow.add_outbox(OutboxMessage("t", "k", b"x"))
@@ -182,7 +182,7 @@ async def test_rollback_discards_documents_outbox_inbox_and_numbers(store: Store
     assert await read(store, "c", "new") is None
     assert await read(store, "c", "kept") == {"v": 0}
     assert await store.pending_outbox() == 0
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         assert await uow.record_inbox("svc", "e1") is True
         assert await uow.next_number("invoice") == 1
 
@@ -193,7 +193,7 @@ class _no_error:
 
 
 async def test_a_finished_unit_of_work_cannot_be_used_again(store: Store) -> None:
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         await uow.commit()
         with pytest.raises(RuntimeError):
             await uow.collection("c").get("k")
@@ -204,29 +204,29 @@ async def test_a_finished_unit_of_work_cannot_be_used_again(store: Store) -> Non
 
 
 async def test_record_inbox_is_true_first_then_false_for_the_same_event(store: Store) -> None:
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         assert await uow.record_inbox("billing", "e1") is True
         assert await uow.record_inbox("billing", "e1") is False
         await uow.commit()
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         assert await uow.record_inbox("billing", "e1") is False
         assert await uow.record_inbox("billing", "e2") is True
 
 
 async def test_record_inbox_is_independent_per_consumer(store: Store) -> None:
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         assert await uow.record_inbox("billing", "e1") is True
         assert await uow.record_inbox("provisioning", "e1") is True
         await uow.commit()
 
 
 async def test_an_inbox_record_survives_only_if_committed(store: Store) -> None:
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         assert await uow.record_inbox("billing", "lost") is True
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         assert await uow.record_inbox("billing", "lost") is True  # handled again
         await uow.commit()
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         assert await uow.record_inbox("billing", "lost") is False
 
 
@@ -236,23 +236,23 @@ async def test_an_inbox_record_survives_only_if_committed(store: Store) -> None:
 async def test_next_number_is_gapless_across_commits_and_per_sequence(store: Store) -> None:
     got = []
     for _ in range(3):
-        async with store.unit_of_work() as uow:
+        async with store.transaction() as uow:
             got.append(await uow.next_number("invoice"))
             await uow.commit()
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         assert await uow.next_number("credit-note") == 1
         assert await uow.next_number("credit-note") == 2
     assert got == [1, 2, 3]
 
 
 async def test_next_number_is_given_back_on_rollback(store: Store) -> None:
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         assert await uow.next_number("invoice") == 1
         await uow.commit()
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         assert await uow.next_number("invoice") == 2
         await uow.rollback()
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         assert await uow.next_number("invoice") == 2
         await uow.commit()
 
@@ -264,7 +264,7 @@ async def test_concurrent_units_of_work_serialize_without_lost_updates(store: St
     await seed(store, "c", {"counter": {"n": 0}})
 
     async def increment(with_block: bool) -> int:
-        uow = store.unit_of_work()
+        uow = store.transaction()
         if with_block:
             await uow.__aenter__()  # the lock is taken here ...
         doc = await uow.collection("c").get("counter")  # ... or on the first operation
@@ -283,14 +283,14 @@ async def test_concurrent_units_of_work_serialize_without_lost_updates(store: St
 async def test_store_calls_inside_a_unit_of_work_fail_fast_instead_of_deadlocking(
     store: Store,
 ) -> None:
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         await uow.collection("c").get("k")
         # asyncio.timeout, not wait_for: the call must run in this same task.
         async with asyncio.timeout(1):
             with pytest.raises(RuntimeError):
                 await store.pending_outbox()
             with pytest.raises(RuntimeError):
-                await store.unit_of_work().__aenter__()
+                await store.transaction().__aenter__()
 
 
 # --- sqlite only ---------------------------------------------------------------
@@ -301,7 +301,7 @@ async def test_sqlite_data_survives_close_and_reopen(tmp_path: Path) -> None:
     first = SqliteStore(path)
     await first.open()
     await seed(first, "c", {"k": {"v": 1}, "j": {"v": 2}})
-    async with first.unit_of_work() as uow:
+    async with first.transaction() as uow:
         await uow.record_inbox("billing", "e1")
         await uow.next_number("invoice")
         uow.add_outbox(OutboxMessage("t", "k", b"\x00\xff", {"h": "1"}))
@@ -313,7 +313,7 @@ async def test_sqlite_data_survives_close_and_reopen(tmp_path: Path) -> None:
     try:
         assert await find(second, "c") == [{"v": 1}, {"v": 2}]
         assert await second.pending_outbox() == 1
-        async with second.unit_of_work() as uow:
+        async with second.transaction() as uow:
             assert await uow.record_inbox("billing", "e1") is False
             assert await uow.next_number("invoice") == 2
     finally:
@@ -321,7 +321,7 @@ async def test_sqlite_data_survives_close_and_reopen(tmp_path: Path) -> None:
 
 
 async def test_a_read_only_unit_of_work_sees_committed_documents(store: Store) -> None:
-    async with store.unit_of_work() as uow:
+    async with store.transaction() as uow:
         await uow.collection("things").insert("a", {"n": 1})
         await uow.commit()
     async with store.read_only() as reader:

@@ -1,14 +1,27 @@
-"""docker-compose.yml stays a production deployment: real Kafka, secrets required."""
+"""docker-compose.yml stays a production deployment: real Kafka, secrets required, and
+each service's environment passes that service's own production checks."""
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
+import pytest
 import yaml
 
-from shared.settings import DEV_JWT_SECRET, DEV_PURCHASE_TOKEN_SECRET
+from services.billing.settings import BillingSettings
+from services.ordering.settings import OrderingSettings
+from services.provisioning.settings import DEV_PURCHASE_TOKEN_SECRET, ProvisioningSettings
+from shared.settings import DEV_JWT_SECRET, ServiceSettings
 
 REPO = Path(__file__).resolve().parents[2]
+SETTINGS: dict[str, type[ServiceSettings]] = {
+    "ordering": OrderingSettings,
+    "provisioning": ProvisioningSettings,
+    "billing": BillingSettings,
+}
+REQUIRED = re.compile(r"^\$\{(\w+):\?.*\}$")  # ${NAME:?message}: compose refuses if unset
 
 
 def compose() -> dict:
@@ -17,16 +30,37 @@ def compose() -> dict:
 
 def test_compose_runs_kafka_and_each_service_in_production_mode() -> None:
     services = compose()["services"]
-    assert {"kafka", "ordering", "provisioning", "billing"} <= set(services)
-    for name in ("ordering", "provisioning", "billing"):
+    assert {"kafka", *SETTINGS} <= set(services)
+    for name in SETTINGS:
         service = services[name]
         assert service["command"] == ["python", "-m", f"services.{name}"]
         env = service["environment"]
         assert env["CSP_ENV"] == "production"
         assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
-        # compose refuses to start without real secrets instead of falling back
+        # compose refuses to start without a real secret instead of falling back
         assert env["CSP_JWT_SECRET"].startswith("${CSP_JWT_SECRET:?")
-        assert env["CSP_PURCHASE_TOKEN_SECRET"].startswith("${CSP_PURCHASE_TOKEN_SECRET:?")
+    provisioning = services["provisioning"]["environment"]
+    assert provisioning["CSP_PURCHASE_TOKEN_SECRET"].startswith("${CSP_PURCHASE_TOKEN_SECRET:?")
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_each_service_environment_passes_its_own_production_checks(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = {
+        key: "r" * 40 if REQUIRED.match(str(value)) else str(value)  # a real 40-byte secret
+        for key, value in compose()["services"][name]["environment"].items()
+    }
+    for key in list(os.environ):
+        if key.startswith(("CSP_", "KAFKA_")):
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+    settings = SETTINGS[name].load()  # a refusal would exit here
+
+    assert settings.is_production
+    assert settings.port == int(env[f"CSP_{name.upper()}_PORT"])
 
 
 def test_no_dev_secret_is_baked_into_the_deployment_files() -> None:

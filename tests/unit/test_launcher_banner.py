@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import os
 import re
 
-from services.launcher import banner
+import pytest
+
+from services.launcher import SystemSettings, banner
 from shared.http.auth import PartnerUser, PublisherClient, decode_principal
-from shared.settings import DEV_JWT_SECRET, Settings
+from shared.settings import DEV_JWT_SECRET
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The documented defaults, whatever the environment the tests run in."""
+    for name in list(os.environ):
+        if name.startswith("CSP_"):
+            monkeypatch.delenv(name)
 
 
 def test_the_banner_gives_urls_the_dev_secret_and_working_tokens() -> None:
-    text = banner(Settings(), "127.0.0.1:9092", embedded=True)
+    text = banner(SystemSettings.load(), "127.0.0.1:9092", embedded=True)
 
     for url in (
         "http://127.0.0.1:8001/v1",
@@ -29,8 +40,19 @@ def test_the_banner_gives_urls_the_dev_secret_and_working_tokens() -> None:
     }
 
 
+def test_each_url_uses_the_port_its_service_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CSP_ORDERING_PORT", "9001")
+    monkeypatch.setenv("CSP_PROVISIONING_PORT", "9002")
+    monkeypatch.setenv("CSP_BILLING_PORT", "9003")
+    text = banner(SystemSettings.load(), "127.0.0.1:9092", embedded=True)
+    for url in ("127.0.0.1:9001/v1", "127.0.0.1:9002/api", "127.0.0.1:9003/v1"):
+        assert url in text
+
+
 def test_a_custom_secret_is_never_printed() -> None:
     secret = "a-custom-secret-that-is-long-enough-for-hs256"
-    text = banner(Settings(csp_jwt_secret=secret), "kafka:9092", embedded=False)
+    text = banner(SystemSettings.of(csp_jwt_secret=secret), "kafka:9092", embedded=False)
     assert secret not in text
     assert "embedded" not in text
+    tokens = dict(re.findall(r"export (\w+)=(\S+)", text))
+    assert isinstance(decode_principal(tokens["PARTNER_TOKEN"], secret), PartnerUser)

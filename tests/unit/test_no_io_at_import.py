@@ -27,11 +27,14 @@ PROBE = textwrap.dedent(
             if not module.name.endswith("__main__"):
                 importlib.import_module(module.name)
 
-    from shared.settings import Settings
+    from services.billing.settings import BillingSettings
+    from services.ordering.settings import OrderingSettings
+    from services.provisioning.settings import ProvisioningSettings
+
     data_dir = Path(sys.argv[1])
-    for name in ("ordering", "provisioning", "billing"):
-        bootstrap = importlib.import_module(f"services.{name}.bootstrap")
-        bootstrap.build_app(Settings(csp_data_dir=data_dir, csp_test_clock=True))
+    for settings in (OrderingSettings, ProvisioningSettings, BillingSettings):
+        bootstrap = importlib.import_module(f"services.{settings.SERVICE}.bootstrap")
+        bootstrap.build_app(settings(csp_data_dir=data_dir, csp_test_clock=True))
     assert not data_dir.exists(), "building a service created its data directory"
     print("clean")
     """

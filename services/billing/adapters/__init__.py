@@ -1,1 +1,1 @@
-"""Typed repositories over the billing store collections."""
+"""Billing's outbound adapters: repositories over its store, its wire event mapping."""

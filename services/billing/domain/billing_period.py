@@ -7,20 +7,38 @@ later renewal or proration can cut periods from any start without new rules.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 
 from shared.periods import BILLING_PERIOD, inclusive_end
 
 
-@dataclass(frozen=True)
-class Period:
-    start: datetime
-    end: datetime  # inclusive: the period's last day
+def _utc(moment: datetime) -> datetime:
+    """Naive datetimes are taken as UTC, as the stores do; aware ones move to UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
-    def __post_init__(self) -> None:
+
+# Every moment billing keeps is in UTC, so documents and API bodies all say "Z".
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+
+
+class ValueObject(BaseModel):
+    """Immutable, compared by value, stored inside the aggregate's document."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class Period(ValueObject):
+    start: UtcDatetime
+    end: UtcDatetime  # inclusive: the period's last day
+
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> Period:
         if self.end < self.start:
             raise ValueError(f"period ends ({self.end}) before it starts ({self.start})")
+        return self
 
 
 def billing_period_duration(billing_cycle: str) -> str:

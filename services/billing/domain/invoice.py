@@ -6,14 +6,16 @@ The number comes from the store's gapless counter named by `sequence_name(kind)`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar
 
-from services.billing.domain.ledger import LedgerLine, LineType
+from pydantic import ConfigDict, computed_field
+
+from services.billing.domain.billing_period import UtcDatetime, ValueObject
+from services.billing.domain.events import DocumentKind, InvoiceIssued, LineType, event_from
+from services.billing.domain.ledger import LedgerLine
 from services.billing.domain.subscription import BilledSubscription
-
-DocumentKind = Literal["invoice", "creditNote"]
+from shared.domain import Aggregate
 
 _PREFIX: dict[str, str] = {"invoice": "INV", "creditNote": "CN"}
 NUMBER_DIGITS = 6
@@ -41,15 +43,14 @@ def describe(subscription: BilledSubscription, line: LedgerLine) -> str:
     )
 
 
-@dataclass(frozen=True)
-class InvoiceLine:
+class InvoiceLine(ValueObject):
     subscription_id: str
     description: str
     type: LineType
     quantity: int
     unit_price: int  # minor units
-    period_start: datetime
-    period_end: datetime
+    period_start: UtcDatetime
+    period_end: UtcDatetime
     amount: int  # minor units; negative on credit notes
 
     @classmethod
@@ -66,53 +67,65 @@ class InvoiceLine:
         )
 
 
-@dataclass(frozen=True)
-class Invoice:
-    id: str
+class Invoice(Aggregate):
+    model_config = ConfigDict(frozen=True)  # issued once, never changed
+    COLLECTION: ClassVar[str] = "invoices"
+
     number: str
     sequence_number: int  # the counter value behind `number`, for ordering
     kind: DocumentKind
     customer_id: str
     csp_partner_id: str  # whose partner may see it
     currency: str
-    issued_at: datetime
+    issued_at: UtcDatetime
     line_items: tuple[InvoiceLine, ...]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def total(self) -> int:
+        """Stored too, for readers of the raw store; recomputed on load."""
         return sum(item.amount for item in self.line_items)
 
-
-def issue(
-    *,
-    document_id: str,
-    kind: DocumentKind,
-    sequence_number: int,
-    customer_id: str,
-    csp_partner_id: str,
-    currency: str,
-    issued_at: datetime,
-    line_items: list[InvoiceLine],
-) -> Invoice:
-    """A new document; an invoice never totals below zero, a credit note never above."""
-    if not line_items:
-        raise ValueError("an invoice needs at least one line item")
-    document = Invoice(
-        id=document_id,
-        number=format_number(kind, sequence_number),
-        sequence_number=sequence_number,
-        kind=kind,
-        customer_id=customer_id,
-        csp_partner_id=csp_partner_id,
-        currency=currency,
-        issued_at=issued_at,
-        line_items=tuple(line_items),
-    )
-    if kind == "invoice" and document.total < 0:
-        raise ValueError("an invoice cannot total below zero; issue a credit note")
-    if kind == "creditNote" and document.total > 0:
-        raise ValueError("a credit note cannot total above zero; issue an invoice")
-    return document
+    @classmethod
+    def issue(
+        cls,
+        *,
+        document_id: str,
+        kind: DocumentKind,
+        sequence_number: int,
+        subscription_id: str,
+        customer_id: str,
+        csp_partner_id: str,
+        currency: str,
+        issued_at: datetime,
+        line_items: list[InvoiceLine],
+    ) -> Invoice:
+        """A new document, recording InvoiceIssued keyed by `subscription_id` (so it is
+        ordered after its charge); an invoice never totals below zero, a credit note
+        never above."""
+        if not line_items:
+            raise ValueError("an invoice needs at least one line item")
+        document = cls(
+            id=document_id,
+            number=format_number(kind, sequence_number),
+            sequence_number=sequence_number,
+            kind=kind,
+            customer_id=customer_id,
+            csp_partner_id=csp_partner_id,
+            currency=currency,
+            issued_at=issued_at,
+            line_items=tuple(line_items),
+        )
+        if kind == "invoice" and document.total < 0:
+            raise ValueError("an invoice cannot total below zero; issue a credit note")
+        if kind == "creditNote" and document.total > 0:
+            raise ValueError("a credit note cannot total above zero; issue an invoice")
+        document.record(
+            event_from(
+                InvoiceIssued, document, subscription_id=subscription_id, invoice_id=document.id
+            )
+        )
+        return document
 
 
 def newest_first(documents: list[Invoice]) -> list[Invoice]:

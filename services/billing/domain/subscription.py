@@ -6,20 +6,29 @@ Billing keeps its own copy (services never read each other's stores); later even
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from typing import ClassVar
 
-from services.billing.domain.billing_period import Period, billing_period, billing_period_duration
+from pydantic import model_validator
+
+from services.billing.domain.billing_period import (
+    Period,
+    UtcDatetime,
+    billing_period,
+    billing_period_duration,
+)
+from shared.domain import Aggregate
+from shared.errors import RuleBroken
 from shared.money import minor_digits
 
 
-class InvalidSubscription(ValueError):
-    """The facts billing was given cannot be billed (a broken upstream invariant)."""
+class InvalidSubscription(RuleBroken):
+    """The facts billing was given cannot be billed (a broken upstream invariant);
+    a consumer dead-letters the event that carried them."""
 
 
-@dataclass(frozen=True)
-class BilledSubscription:
-    id: str
+class BilledSubscription(Aggregate):
+    COLLECTION: ClassVar[str] = "subscriptions"
+
     customer_id: str
     csp_partner_id: str
     publisher_id: str
@@ -31,12 +40,14 @@ class BilledSubscription:
     quantity: int
     term_duration: str  # "P1M" | "P1Y"
     billing_cycle: str  # "monthly" | "annual"
-    term_start: datetime
-    term_end: datetime  # inclusive last day of the term
+    term_start: UtcDatetime
+    term_end: UtcDatetime  # inclusive last day of the term
     auto_renew_enabled: bool
     correlation_id: str  # the purchase that started it; carried by what billing emits
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _billable(self) -> BilledSubscription:
+        # InvalidSubscription is no ValueError, so pydantic lets it through unwrapped.
         try:
             minor_digits(self.currency)
             billing_period_duration(self.billing_cycle)
@@ -48,6 +59,7 @@ class BilledSubscription:
             raise InvalidSubscription(f"price per seat is negative: {self.price_per_seat}")
         if self.term_end < self.term_start:
             raise InvalidSubscription("term ends before it starts")
+        return self
 
     def first_period(self) -> Period:
         return billing_period(self.term_start, self.billing_cycle, self.term_end)

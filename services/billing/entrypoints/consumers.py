@@ -6,32 +6,31 @@ Only ActivationCompleted is registered, so every other type on the topic
 
 from __future__ import annotations
 
-from services.billing.domain.subscription import InvalidSubscription
-from services.billing.service_layer.activation import start_billing
-from shared.clock import Clock
+from services.billing.domain.commands import StartBilling
 from shared.events.provisioning import ActivationCompleted
 from shared.events.topics import PROVISIONING_SUBSCRIPTIONS
-from shared.messaging.consumer import DeadLetter, EventConsumer, PermanentFailure
-from shared.store.port import Store, UnitOfWork
+from shared.messaging.consumer import ConsumerGroup
+from shared.messaging.mapping import command_from
+from shared.money import to_minor
 
 ACTIVATIONS_GROUP = "billing.activations"
 
 
-def activation_consumer(
-    store: Store, clock: Clock, dead_letter: DeadLetter | None = None
-) -> EventConsumer:
-    """`dead_letter` is bound by the runtime on subscribe; tests pass their own."""
-
-    async def on_activation_completed(event: ActivationCompleted, uow: UnitOfWork) -> None:
-        try:
-            await start_billing(uow, event, clock)
-        except InvalidSubscription as error:  # retrying cannot fix bad facts: dead-letter
-            raise PermanentFailure(str(error)) from error
-
-    return EventConsumer(
-        name=ACTIVATIONS_GROUP,
-        topic=PROVISIONING_SUBSCRIPTIONS,
-        store=store,
-        handlers={ActivationCompleted: on_activation_completed},
-        dead_letter=dead_letter,
+def command_for(event: ActivationCompleted) -> StartBilling:
+    """The wire facts as a command, money in minor units. A price the currency cannot
+    hold (or an unknown currency) raises ValueError: the consumer dead-letters it."""
+    data = event.data
+    return command_from(
+        data,
+        StartBilling,
+        activation_id=str(event.id),
+        correlation_id=event.correlation_id,
+        price_per_seat=to_minor(data.price_per_seat, data.currency),
     )
+
+
+ACTIVATIONS = ConsumerGroup(
+    name=ACTIVATIONS_GROUP,
+    topic=PROVISIONING_SUBSCRIPTIONS,
+    commands={ActivationCompleted: command_for},
+)

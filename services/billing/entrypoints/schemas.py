@@ -1,94 +1,82 @@
-"""Response bodies of the billing API: camelCase JSON, money as decimal strings."""
+"""Response bodies of the billing API: camelCase JSON, money as decimal strings.
+
+Fields are read from the domain objects by name (`from_attributes`); money in minor
+units becomes a decimal string with the currency's minor digits (credits negative),
+the currency coming with the validation context.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal, Self
 
-from services.billing.domain.invoice import Invoice, InvoiceLine
-from services.billing.domain.ledger import LedgerLine, LineType
-from services.billing.service_layer.queries import SubscriptionCharges
+from pydantic import AliasPath, BeforeValidator, Field, ValidationInfo
+
+from services.billing.domain.events import LineType
+from services.billing.domain.invoice import Invoice
+from services.billing.service_layer.queries import Charges
 from shared.events.envelope import CamelModel
 from shared.money import format_money
 
 
-class InvoiceLineItemOut(CamelModel):
+def _money(minor: int, info: ValidationInfo) -> str:
+    return format_money(minor, info.context["currency"])
+
+
+Money = Annotated[str, BeforeValidator(_money)]  # minor units in, "10.00" out
+
+
+class _Out(CamelModel):
+    @classmethod
+    def shaped(cls, source: Any, currency: str) -> Self:
+        return cls.model_validate(source, from_attributes=True, context={"currency": currency})
+
+
+class InvoiceLineItemOut(_Out):
     subscription_id: str
     description: str
     type: LineType
     quantity: int
-    unit_price: str
+    unit_price: Money
     period_start: datetime
     period_end: datetime
-    amount: str
-
-    @classmethod
-    def of(cls, item: InvoiceLine, currency: str) -> InvoiceLineItemOut:
-        return cls(
-            subscription_id=item.subscription_id,
-            description=item.description,
-            type=item.type,
-            quantity=item.quantity,
-            unit_price=format_money(item.unit_price, currency),
-            period_start=item.period_start,
-            period_end=item.period_end,
-            amount=format_money(item.amount, currency),
-        )
+    amount: Money
 
 
-class InvoiceOut(CamelModel):
+class InvoiceOut(_Out):
     id: str
     number: str
     kind: Literal["invoice", "creditNote"]
     customer_id: str
     currency: str
     issued_at: datetime
-    total: str
+    total: Money
     line_items: list[InvoiceLineItemOut]
 
     @classmethod
     def of(cls, invoice: Invoice) -> InvoiceOut:
-        return cls(
-            id=invoice.id,
-            number=invoice.number,
-            kind=invoice.kind,
-            customer_id=invoice.customer_id,
-            currency=invoice.currency,
-            issued_at=invoice.issued_at,
-            total=format_money(invoice.total, invoice.currency),
-            line_items=[InvoiceLineItemOut.of(i, invoice.currency) for i in invoice.line_items],
-        )
+        return cls.shaped(invoice, invoice.currency)
 
 
 class InvoiceList(CamelModel):
     total_count: int
     items: list[InvoiceOut]
 
+    @classmethod
+    def of(cls, invoices: list[Invoice]) -> InvoiceList:
+        return cls(total_count=len(invoices), items=[InvoiceOut.of(i) for i in invoices])
 
-class ChargeOut(CamelModel):
+
+class ChargeOut(_Out):
     id: str
     type: LineType
-    amount: str
+    amount: Money
     currency: str
-    period_start: datetime
-    period_end: datetime
+    period_start: datetime = Field(validation_alias=AliasPath("period", "start"))
+    period_end: datetime = Field(validation_alias=AliasPath("period", "end"))
     event_id: str
     posted_at: datetime
     invoice_id: str
-
-    @classmethod
-    def of(cls, line: LedgerLine) -> ChargeOut:
-        return cls(
-            id=line.id,
-            type=line.type,
-            amount=format_money(line.amount, line.currency),
-            currency=line.currency,
-            period_start=line.period.start,
-            period_end=line.period.end,
-            event_id=line.event_id,
-            posted_at=line.posted_at,
-            invoice_id=line.invoice_id,
-        )
 
 
 class ChargeList(CamelModel):
@@ -97,9 +85,9 @@ class ChargeList(CamelModel):
     balance: str
 
     @classmethod
-    def of(cls, charges: SubscriptionCharges) -> ChargeList:
+    def of(cls, charges: Charges) -> ChargeList:
         return cls(
             total_count=len(charges.lines),
-            items=[ChargeOut.of(line) for line in charges.lines],
+            items=[ChargeOut.shaped(line, charges.currency) for line in charges.lines],
             balance=format_money(charges.balance, charges.currency),
         )

@@ -1,1 +1,1 @@
-"""Typed repositories over the store's document collections."""
+"""Outbound adapters: repositories over the store and the event mapping to the wire."""

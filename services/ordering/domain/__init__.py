@@ -1,1 +1,1 @@
-"""Pure rules of ordering: no I/O, no async."""
+"""Pure rules of ordering: no I/O, no clock, no wire format (docs/architecture.md)."""

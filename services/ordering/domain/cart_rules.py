@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from services.ordering.domain.errors import InvalidInput
 from services.ordering.domain.model import CartLineItem
 from shared.catalog import Catalog, Offer, Plan, Price
+from shared.errors import RuleBroken
 
 TERM_DURATIONS = ("P1M", "P1Y")
 BILLING_CYCLES = ("monthly", "annual")
@@ -42,25 +42,25 @@ class PricedItem:
 
 
 def price_line_item(catalog: Catalog, item: CartLineItem | LineItemDraft, where: str) -> PricedItem:
-    """The offer, plan and price a line item names; InvalidInput naming the field otherwise."""
+    """The offer, plan and price a line item names; RuleBroken naming the field otherwise."""
     offer = catalog.offer(item.offer_id)
     if offer is None:
-        raise InvalidInput(f"unknown offer {item.offer_id!r}", f"{where}.offerId")
+        raise RuleBroken(f"unknown offer {item.offer_id!r}", f"{where}.offerId")
     plan = offer.plan(item.plan_id)
     if plan is None:
-        raise InvalidInput(
+        raise RuleBroken(
             f"offer {offer.offer_id!r} has no plan {item.plan_id!r}", f"{where}.planId"
         )
     if item.term_duration not in TERM_DURATIONS:
-        raise InvalidInput("termDuration must be P1M or P1Y", f"{where}.termDuration")
+        raise RuleBroken("termDuration must be P1M or P1Y", f"{where}.termDuration")
     if item.billing_cycle not in BILLING_CYCLES:
-        raise InvalidInput("billingCycle must be monthly or annual", f"{where}.billingCycle")
+        raise RuleBroken("billingCycle must be monthly or annual", f"{where}.billingCycle")
     price = plan.price_for(item.term_duration, item.billing_cycle)
     if price is None:
         # Blame the term if the plan never sells it, else the cycle that does not fit it.
         sold = any(p.term_duration == item.term_duration for p in plan.prices)
         field = "billingCycle" if sold else "termDuration"
-        raise InvalidInput(
+        raise RuleBroken(
             f"plan {plan.plan_id!r} has no price for term {item.term_duration}"
             f" billed {item.billing_cycle}",
             f"{where}.{field}",
@@ -74,22 +74,22 @@ def validate_line_item(catalog: Catalog, draft: LineItemDraft, index: int) -> Ca
     plan = priced.plan
     quantity = draft.quantity
     if not isinstance(quantity, int) or isinstance(quantity, bool):
-        raise InvalidInput("quantity must be an integer", f"{where}.quantity")
+        raise RuleBroken("quantity must be an integer", f"{where}.quantity")
     if not plan.min_quantity <= quantity <= plan.max_quantity:
-        raise InvalidInput(
+        raise RuleBroken(
             f"quantity must be between {plan.min_quantity} and {plan.max_quantity}"
             f" for plan {plan.plan_id!r}",
             f"{where}.quantity",
         )
     mpn = draft.reseller_mpn_id
     if mpn is not None and not _MPN_ID.fullmatch(mpn):
-        raise InvalidInput(
+        raise RuleBroken(
             "partnerId (the indirect reseller's MPN ID) must be 1 to 10 digits",
             f"{where}.partnerId",
         )
     name = draft.friendly_name
     if name is not None and not name.strip():
-        raise InvalidInput("friendlyName must not be blank", f"{where}.friendlyName")
+        raise RuleBroken("friendlyName must not be blank", f"{where}.friendlyName")
     return CartLineItem(
         id=index,
         offer_id=draft.offer_id,
@@ -105,5 +105,5 @@ def validate_line_item(catalog: Catalog, draft: LineItemDraft, index: int) -> Ca
 
 def validate_line_items(catalog: Catalog, drafts: Sequence[LineItemDraft]) -> list[CartLineItem]:
     if not drafts:
-        raise InvalidInput("a cart needs at least one line item", "lineItems")
+        raise RuleBroken("a cart needs at least one line item", "lineItems")
     return [validate_line_item(catalog, draft, i) for i, draft in enumerate(drafts)]

@@ -1,22 +1,20 @@
-"""Checkout: a cart becomes one order, one pending subscription per line item, and
-one SubscriptionPurchased event per line (the facts provisioning and billing need)."""
+"""Checkout: a cart becomes one order and one pending subscription per line item,
+each subscription recording SubscriptionPurchased (the facts provisioning and
+billing need). Ids come from the caller: the domain generates none."""
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from services.ordering.domain.cart_rules import PricedItem, price_line_item
-from services.ordering.domain.errors import Conflict, InvalidInput
-from services.ordering.domain.model import Cart, CartLineItem, Customer, Order, OrderLineItem
+from services.ordering.domain.model import Cart, CartLineItem, Customer, Order, order_line
 from services.ordering.domain.subscription import Subscription
 from shared.catalog import Catalog
-from shared.events.ordering import SubscriptionPurchased, SubscriptionPurchasedData
-from shared.money import from_minor, to_minor
+from shared.errors import Conflict, RuleBroken
+from shared.money import to_minor
 from shared.periods import add
-
-SOURCE = "ordering"
 
 
 @dataclass(frozen=True)
@@ -26,15 +24,15 @@ class Buyer:
 
 
 @dataclass(frozen=True)
+class LineIds:
+    subscription_id: str
+    correlation_id: str  # the purchase starts a correlation: every later event carries it
+
+
+@dataclass(frozen=True)
 class Placement:
-    cart: Cart  # now `ordered`
     order: Order
     subscriptions: list[Subscription]
-    events: list[SubscriptionPurchased]
-
-
-def _new_id() -> str:
-    return str(uuid.uuid4())
 
 
 def refundable_until(priced: PricedItem, cycle: str, purchased_at: datetime) -> datetime:
@@ -43,110 +41,80 @@ def refundable_until(priced: PricedItem, cycle: str, purchased_at: datetime) -> 
 
 
 def place_order(
-    *, cart: Cart, customer: Customer, catalog: Catalog, buyer: Buyer, now: datetime
+    *,
+    cart: Cart,
+    customer: Customer,
+    catalog: Catalog,
+    buyer: Buyer,
+    order_id: str,
+    line_ids: Sequence[LineIds],  # one per cart line item
+    now: datetime,
 ) -> Placement:
-    """Raises Conflict for a cart already checked out, or when the catalog no longer
-    sells a line item (the cart was valid when made; nothing is placed then)."""
-    order_id = _new_id()
-    ordered_cart = cart.checked_out(order_id)
-    lines: list[OrderLineItem] = []
-    subscriptions: list[Subscription] = []
-    events: list[SubscriptionPurchased] = []
-    for number, item in enumerate(cart.line_items):
-        try:
-            priced = price_line_item(catalog, item, f"lineItems[{number}]")
-        except InvalidInput as gone:
-            message = f"the catalog no longer sells this: {gone.message}"
-            raise Conflict(message, gone.target) from gone
-        subscription, event = _purchase(item, number, priced, customer, order_id, buyer, now)
-        lines.append(
-            OrderLineItem(
-                line_item_number=number,
-                offer_id=item.offer_id,
-                plan_id=item.plan_id,
-                subscription_id=subscription.id,
-                quantity=item.quantity,
-                term_duration=item.term_duration,
-                billing_cycle=item.billing_cycle,
-                friendly_name=item.friendly_name,
-                partner_id_on_record=item.reseller_mpn_id,
-            )
+    """Checks the cart out. Raises Conflict for a cart already checked out, or when the
+    catalog no longer sells a line item (the cart was valid when made); the caller
+    then does not commit, so nothing is placed."""
+    cart.check_out(order_id)
+    subscriptions = [
+        _purchase(
+            item,
+            number,
+            _still_sold(catalog, item, number),
+            customer=customer,
+            buyer=buyer,
+            order_id=order_id,
+            ids=ids,
+            now=now,
         )
-        subscriptions.append(subscription)
-        events.append(event)
+        for number, (item, ids) in enumerate(zip(cart.line_items, line_ids, strict=True))
+    ]
+    lines = zip(cart.line_items, subscriptions, strict=True)
     order = Order(
         id=order_id,
         customer_id=customer.id,
         cart_id=cart.id,
         creation_date=now,
-        line_items=tuple(lines),
+        line_items=tuple(order_line(item, s.line_item_number, s.id) for item, s in lines),
     )
-    return Placement(ordered_cart, order, subscriptions, events)
+    return Placement(order, subscriptions)
+
+
+def _still_sold(catalog: Catalog, item: CartLineItem, number: int) -> PricedItem:
+    try:
+        return price_line_item(catalog, item, f"lineItems[{number}]")
+    except RuleBroken as gone:
+        raise Conflict(f"the catalog no longer sells this: {gone.message}", gone.target) from gone
 
 
 def _purchase(
     item: CartLineItem,
     number: int,
     priced: PricedItem,
+    *,
     customer: Customer,
-    order_id: str,
     buyer: Buyer,
+    order_id: str,
+    ids: LineIds,
     now: datetime,
-) -> tuple[Subscription, SubscriptionPurchased]:
+) -> Subscription:
     currency = priced.plan.currency
-    price_minor = to_minor(priced.price.price_per_seat, currency)
-    event_id = uuid.uuid4()  # the purchase starts the correlation: its own id
     subscription = Subscription(
-        id=_new_id(),
+        **item.model_dump(exclude={"id"}),
+        id=ids.subscription_id,
+        correlation_id=ids.correlation_id,
         csp_partner_id=buyer.csp_partner_id,
         customer_id=customer.id,
         order_id=order_id,
         line_item_number=number,
-        offer_id=item.offer_id,
-        plan_id=item.plan_id,
         publisher_id=priced.offer.publisher_id,
-        friendly_name=item.friendly_name,
-        quantity=item.quantity,
-        auto_renew_enabled=item.auto_renew_enabled,
-        reseller_mpn_id=item.reseller_mpn_id,
-        term_duration=item.term_duration,
-        billing_cycle=item.billing_cycle,
         currency=currency,
-        price_per_seat_minor=price_minor,
+        price_per_seat_minor=to_minor(priced.price.price_per_seat, currency),
         creation_date=now,
         refundable_until=refundable_until(priced, item.billing_cycle, now),
-        correlation_id=str(event_id),
     )
-    event = SubscriptionPurchased(
-        id=event_id,
-        source=SOURCE,
-        time=now,
-        subject=subscription.id,
-        correlation_id=str(event_id),
-        causation_id=None,
-        data=SubscriptionPurchasedData(
-            subscription_id=subscription.id,
-            order_id=order_id,
-            line_item_number=number,
-            csp_partner_id=buyer.csp_partner_id,
-            customer_id=customer.id,
-            customer_name=customer.company_name,
-            purchased_by=buyer.user_id,
-            publisher_id=priced.offer.publisher_id,
-            offer_id=priced.offer.offer_id,
-            offer_name=priced.offer.name,
-            plan_id=priced.plan.plan_id,
-            plan_name=priced.plan.name,
-            quantity=item.quantity,
-            term_duration=item.term_duration,
-            billing_cycle=item.billing_cycle,
-            currency=currency,
-            price_per_seat=from_minor(price_minor, currency),
-            friendly_name=item.friendly_name,
-            reseller_mpn_id=item.reseller_mpn_id,
-            auto_renew_enabled=item.auto_renew_enabled,
-            purchased_at=now,
-            refundable_until=subscription.refundable_until,
-        ),
+    subscription.record_purchase(
+        customer_name=customer.company_name,
+        purchased_by=buyer.user_id,
+        offer_name=priced.offer.name,
+        plan_name=priced.plan.name,
     )
-    return subscription, event
+    return subscription

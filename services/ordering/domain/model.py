@@ -1,40 +1,53 @@
 """Customers, carts and orders as the partner sees them.
 
-Plain frozen pydantic models: changes return a new value, so the rules stay pure
-and the repositories can store `model_dump(mode="json")` as a document.
+Aggregates (`shared.domain.Aggregate`): mutable pydantic models, stored as their own
+`model_dump(mode="json")` in the collections "customers", "carts" and "orders".
+Line items are values: frozen, replaced whole, never changed in place.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from services.ordering.domain.errors import Conflict
+from shared.domain import Aggregate
+from shared.errors import Conflict, RuleBroken
 
 TermDuration = Literal["P1M", "P1Y"]
 BillingCycle = Literal["monthly", "annual"]
 
 
-class DomainModel(BaseModel):
+class Value(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-class Entity(DomainModel):
-    """Anything stored under its own id."""
+class Customer(Aggregate):
+    COLLECTION: ClassVar[str] = "customers"
 
-    id: str
-
-
-class Customer(Entity):
     csp_partner_id: str  # the partner that owns this customer; nobody else sees it
     company_name: str
     domain: str | None
     creation_date: datetime
 
+    @classmethod
+    def register(
+        cls, *, id: str, csp_partner_id: str, company_name: str, domain: str | None, now: datetime
+    ) -> Customer:
+        """Names are trimmed; a blank company name is refused, a blank domain is none."""
+        if not company_name.strip():
+            raise RuleBroken("companyName must not be empty", "companyName")
+        return cls(
+            id=id,
+            csp_partner_id=csp_partner_id,
+            company_name=company_name.strip(),
+            domain=domain.strip() if domain and domain.strip() else None,
+            creation_date=now,
+        )
 
-class CartLineItem(DomainModel):
+
+class CartLineItem(Value):
     id: int  # the index in the cart, as in Partner Center
     offer_id: str
     plan_id: str
@@ -46,22 +59,25 @@ class CartLineItem(DomainModel):
     auto_renew_enabled: bool
 
 
-class Cart(Entity):
+class Cart(Aggregate):
     """`active` until checked out, then `ordered` (with the order's id) for good."""
 
+    COLLECTION: ClassVar[str] = "carts"
+
     customer_id: str
-    status: Literal["active", "ordered"]
+    status: Literal["active", "ordered"] = "active"
     creation_date: datetime
     line_items: tuple[CartLineItem, ...]
     order_id: str | None = None
 
-    def checked_out(self, order_id: str) -> Cart:
+    def check_out(self, order_id: str) -> None:
         if self.status != "active":
             raise Conflict(f"cart {self.id} was already checked out (order {self.order_id})")
-        return self.model_copy(update={"status": "ordered", "order_id": order_id})
+        self.status = "ordered"
+        self.order_id = order_id
 
 
-class OrderLineItem(DomainModel):
+class OrderLineItem(Value):
     line_item_number: int
     offer_id: str
     plan_id: str
@@ -73,9 +89,11 @@ class OrderLineItem(DomainModel):
     partner_id_on_record: str | None  # the indirect reseller's MPN ID, if any
 
 
-class Order(Entity):
+class Order(Aggregate):
     """An order is placed whole at checkout, so its status is `completed` from the
     start (Partner Center style); fulfilment then shows on each subscription."""
+
+    COLLECTION: ClassVar[str] = "orders"
 
     customer_id: str
     cart_id: str
@@ -85,3 +103,13 @@ class Order(Entity):
 
     def line_item(self, number: int) -> OrderLineItem | None:
         return next((li for li in self.line_items if li.line_item_number == number), None)
+
+
+def order_line(item: CartLineItem, number: int, subscription_id: str) -> OrderLineItem:
+    """The order's record of one cart line: the same facts, with its subscription."""
+    return OrderLineItem(
+        **item.model_dump(exclude={"id", "reseller_mpn_id"}),
+        line_item_number=number,
+        subscription_id=subscription_id,
+        partner_id_on_record=item.reseller_mpn_id,
+    )

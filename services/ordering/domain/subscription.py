@@ -1,27 +1,35 @@
-"""The partner's view of one subscription, following provisioning's events.
+"""The partner's view of one subscription: bought at checkout, then following
+provisioning's facts about it.
 
-Every change sets values (never adds), so applying the same fact twice changes
-nothing: the view handlers are idempotent even without the inbox.
+Every change after the purchase sets values (never adds), so applying the same fact
+twice changes nothing: the view stays right even past the consumer's inbox.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
-from services.ordering.domain.model import BillingCycle, DomainModel, Entity, TermDuration
+from services.ordering.domain.events import SubscriptionPurchased
+from services.ordering.domain.model import BillingCycle, TermDuration, Value
+from shared.domain import Aggregate
 
 SubscriptionStatus = Literal["pending", "active", "suspended", "deleted"]
 STATUSES: tuple[str, ...] = ("pending", "active", "suspended", "deleted")
 
+_PURCHASE_FACTS = {f.name for f in dataclasses.fields(SubscriptionPurchased)}
 
-class PendingChange(DomainModel):
+
+class PendingChange(Value):
     quantity: int | None = None
     plan_id: str | None = None
     operation_id: str
 
 
-class Subscription(Entity):
+class Subscription(Aggregate):
+    COLLECTION: ClassVar[str] = "subscriptions"
+
     csp_partner_id: str
     customer_id: str
     order_id: str
@@ -46,27 +54,39 @@ class Subscription(Entity):
     commitment_end_date: datetime | None = None
     refundable_until: datetime | None = None
     pending_change: PendingChange | None = None
-    correlation_id: str  # id of the SubscriptionPurchased event that started it all
+    correlation_id: str  # the purchase that started it all: every event about it carries it
 
-    def with_activation_link(self, link: str) -> Subscription:
-        # The partner must act (send the link to the customer) only while pending.
-        return self.model_copy(
-            update={"activation_link": link, "action_needed": self.status == "pending"}
+    def record_purchase(
+        self, *, customer_name: str, purchased_by: str, offer_name: str, plan_name: str
+    ) -> None:
+        """Records SubscriptionPurchased: its own facts plus the names it does not keep."""
+        facts = self.model_dump(include=_PURCHASE_FACTS)
+        self.record(
+            SubscriptionPurchased(
+                **facts,
+                subscription_id=self.id,
+                customer_name=customer_name,
+                purchased_by=purchased_by,
+                offer_name=offer_name,
+                plan_name=plan_name,
+                purchased_at=self.creation_date,
+            )
         )
 
-    def with_licenses_assigned(self, count: int) -> Subscription:
-        return self.model_copy(update={"licenses_assigned": count})
+    def record_activation_link(self, link: str) -> None:
+        # The partner must act (send the link to the customer) only while pending.
+        self.activation_link = link
+        self.action_needed = self.status == "pending"
 
-    def activated(self, term_start: datetime, term_end: datetime, licenses: int) -> Subscription:
+    def record_licenses(self, count: int) -> None:
+        self.licenses_assigned = count
+
+    def record_activation(self, term_start: datetime, term_end: datetime, licenses: int) -> None:
         """Pending -> active. A later status (suspended, deleted) is not undone by a
         late or replayed activation: only the dates and license count are taken."""
-        status = "active" if self.status in ("pending", "active") else self.status
-        return self.model_copy(
-            update={
-                "status": status,
-                "action_needed": False,
-                "effective_start_date": term_start,
-                "commitment_end_date": term_end,
-                "licenses_assigned": licenses,
-            }
-        )
+        if self.status == "pending":
+            self.status = "active"
+        self.action_needed = False
+        self.effective_start_date = term_start
+        self.commitment_end_date = term_end
+        self.licenses_assigned = licenses

@@ -1,28 +1,28 @@
-"""Event consumers of ordering: provisioning's facts feed the partner's subscription view."""
+"""Ordering's consumer groups: provisioning's facts feed the partner's subscription view.
+
+Each wire event becomes the command it asks of ordering (fields carried by name,
+`shared.messaging.mapping.command_from`); the bus runs it with the inbox row in one
+transaction (docs/architecture.md, step 7).
+"""
 
 from __future__ import annotations
 
-from services.ordering.service_layer import subscription_view
+from services.ordering.domain.commands import (
+    RecordActivation,
+    RecordActivationLink,
+    RecordLicenses,
+)
 from shared.events.provisioning import ActivationCompleted, ActivationLinkIssued, LicensesAssigned
 from shared.events.topics import PROVISIONING_SUBSCRIPTIONS
-from shared.messaging.consumer import DeadLetter, EventConsumer
-from shared.store.port import Store
+from shared.messaging.consumer import ConsumerGroup
+from shared.messaging.mapping import command_from
 
-SUBSCRIPTION_VIEW = "ordering.subscription-view"  # consumer group id and inbox key
-
-
-def subscription_view_consumer(
-    store: Store, dead_letter: DeadLetter | None = None
-) -> EventConsumer:
-    """`dead_letter` is set by the runtime when it subscribes; tests may pass their own."""
-    return EventConsumer(
-        name=SUBSCRIPTION_VIEW,
-        topic=PROVISIONING_SUBSCRIPTIONS,
-        store=store,
-        handlers={
-            ActivationLinkIssued: subscription_view.on_activation_link_issued,
-            LicensesAssigned: subscription_view.on_licenses_assigned,
-            ActivationCompleted: subscription_view.on_activation_completed,
-        },
-        dead_letter=dead_letter,
-    )
+SUBSCRIPTION_VIEW = ConsumerGroup(
+    name="ordering.subscription-view",
+    topic=PROVISIONING_SUBSCRIPTIONS,
+    commands={
+        ActivationLinkIssued: lambda e: command_from(e.data, RecordActivationLink),
+        LicensesAssigned: lambda e: command_from(e.data, RecordLicenses),
+        ActivationCompleted: lambda e: command_from(e.data, RecordActivation),
+    },
+)

@@ -1,1 +1,32 @@
-"""Use cases: each runs in one unit of work and emits events through the outbox."""
+"""Ordering's use cases: each message type and the one handler the bus runs for it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from services.ordering.domain import commands
+from services.ordering.service_layer import handlers, queries, subscription_view
+from shared.service_layer.messagebus import Handler
+
+HANDLERS: Mapping[type, Handler] = {
+    # the partner API's changes
+    commands.CreateCustomer: handlers.create_customer,
+    commands.CreateCart: handlers.create_cart,
+    commands.Checkout: handlers.checkout,
+    # provisioning's facts, into the partner's view of each subscription
+    commands.RecordActivationLink: subscription_view.record_activation_link,
+    commands.RecordLicenses: subscription_view.record_licenses,
+    commands.RecordActivation: subscription_view.record_activation,
+    # the partner API's reads
+    queries.ListOffers: queries.list_offers,
+    queries.ListCustomers: queries.list_customers,
+    queries.GetCustomer: queries.get_customer,
+    queries.GetCart: queries.get_cart,
+    queries.ListOrders: queries.list_orders,
+    queries.GetOrder: queries.get_order,
+    queries.ActivationLinks: queries.activation_links,
+    queries.ListSubscriptions: queries.list_subscriptions,
+    queries.GetSubscription: queries.get_subscription,
+}
+
+__all__ = ["HANDLERS"]

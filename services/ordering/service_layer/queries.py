@@ -1,15 +1,65 @@
-"""Read side of the partner API: always scoped to a customer the caller's partner owns."""
+"""The read side of the partner API: query types and their handlers.
+
+Queries run on the store's read side and never commit. Everything about a customer
+is scoped to the caller's partner (`scope.py`): another partner's customer, and all
+under it, is not found.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.ordering.adapters.repositories import OrderRepository, SubscriptionRepository
-from services.ordering.domain.errors import InvalidInput, NotFound
-from services.ordering.domain.model import Order
+from services.ordering.domain.model import Cart, Customer, Order
 from services.ordering.domain.subscription import STATUSES, Subscription
-from services.ordering.service_layer.customers import owned_customer
-from shared.store.port import UnitOfWork
+from services.ordering.service_layer.scope import owned, owned_customer
+from services.ordering.service_layer.unit_of_work import OrderingUnitOfWork
+from shared.catalog import Catalog, Offer
+from shared.errors import RuleBroken
+from shared.service_layer import Query
+
+
+class ListOffers(Query):
+    pass
+
+
+class ListCustomers(Query):
+    csp_partner_id: str
+
+
+class CustomerQuery(Query):
+    """About one customer, asked by one partner (who must own it)."""
+
+    csp_partner_id: str
+    customer_id: str
+
+
+class GetCustomer(CustomerQuery):
+    pass
+
+
+class GetCart(CustomerQuery):
+    cart_id: str
+
+
+class ListOrders(CustomerQuery):
+    pass
+
+
+class GetOrder(CustomerQuery):
+    order_id: str
+
+
+class ActivationLinks(CustomerQuery):
+    order_id: str
+    line_item_number: int | None  # None: the caller named no line item number at all
+
+
+class ListSubscriptions(CustomerQuery):
+    status: str | None = None
+
+
+class GetSubscription(CustomerQuery):
+    subscription_id: str
 
 
 @dataclass(frozen=True)
@@ -18,48 +68,55 @@ class ActivationLink:
     uri: str
 
 
-async def get_order(uow: UnitOfWork, csp_partner_id: str, customer_id: str, order_id: str) -> Order:
-    await owned_customer(uow, csp_partner_id, customer_id)
-    order = await OrderRepository(uow).get(order_id)
-    if order is None or order.customer_id != customer_id:
-        raise NotFound(f"order {order_id} not found")
-    return order
+async def list_offers(_: ListOffers, uow: OrderingUnitOfWork, catalog: Catalog) -> list[Offer]:
+    return list(catalog.offers)
 
 
-async def list_orders(uow: UnitOfWork, csp_partner_id: str, customer_id: str) -> list[Order]:
-    await owned_customer(uow, csp_partner_id, customer_id)
-    return await OrderRepository(uow).list_for_customer(customer_id)
+async def list_customers(query: ListCustomers, uow: OrderingUnitOfWork) -> list[Customer]:
+    return await uow.customers.list_for_partner(query.csp_partner_id)
+
+
+async def get_customer(query: GetCustomer, uow: OrderingUnitOfWork) -> Customer:
+    return await owned_customer(uow, query)
+
+
+async def get_cart(query: GetCart, uow: OrderingUnitOfWork) -> Cart:
+    return await owned(uow, query, uow.carts, query.cart_id, "cart")
+
+
+async def list_orders(query: ListOrders, uow: OrderingUnitOfWork) -> list[Order]:
+    await owned_customer(uow, query)
+    return await uow.orders.list_for_customer(query.customer_id)
+
+
+async def get_order(query: GetOrder, uow: OrderingUnitOfWork) -> Order:
+    return await owned(uow, query, uow.orders, query.order_id, "order")
 
 
 async def activation_links(
-    uow: UnitOfWork, csp_partner_id: str, customer_id: str, order_id: str, line_item: str
-) -> list[ActivationLink]:
-    """Empty until provisioning has issued the link for that line's subscription."""
-    order = await get_order(uow, csp_partner_id, customer_id, order_id)
-    number = int(line_item) if line_item.isdecimal() and line_item.isascii() else None
+    query: ActivationLinks, uow: OrderingUnitOfWork
+) -> list[ActivationLink] | None:
+    """None if the order has no such line item; empty until provisioning has issued
+    the link for that line's subscription."""
+    order = await owned(uow, query, uow.orders, query.order_id, "order")
+    number = query.line_item_number
     line = order.line_item(number) if number is not None else None
     if line is None:
-        raise NotFound(f"order {order_id} has no line item {line_item}")
-    subscription = await SubscriptionRepository(uow).get(line.subscription_id)
+        return None
+    subscription = await uow.subscriptions.get(line.subscription_id)
     if subscription is None or subscription.activation_link is None:
         return []
     return [ActivationLink(line.line_item_number, subscription.activation_link)]
 
 
 async def list_subscriptions(
-    uow: UnitOfWork, csp_partner_id: str, customer_id: str, status: str | None = None
+    query: ListSubscriptions, uow: OrderingUnitOfWork
 ) -> list[Subscription]:
-    await owned_customer(uow, csp_partner_id, customer_id)  # 404 before any 400
-    if status is not None and status not in STATUSES:
-        raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", "status")
-    return await SubscriptionRepository(uow).list_for_customer(customer_id, status)
+    await owned_customer(uow, query)  # 404 before any 400
+    if query.status is not None and query.status not in STATUSES:
+        raise RuleBroken(f"status must be one of {', '.join(STATUSES)}", "status")
+    return await uow.subscriptions.list_for_customer(query.customer_id, query.status)
 
 
-async def get_subscription(
-    uow: UnitOfWork, csp_partner_id: str, customer_id: str, subscription_id: str
-) -> Subscription:
-    await owned_customer(uow, csp_partner_id, customer_id)
-    subscription = await SubscriptionRepository(uow).get(subscription_id)
-    if subscription is None or subscription.customer_id != customer_id:
-        raise NotFound(f"subscription {subscription_id} not found")
-    return subscription
+async def get_subscription(query: GetSubscription, uow: OrderingUnitOfWork) -> Subscription:
+    return await owned(uow, query, uow.subscriptions, query.subscription_id, "subscription")

@@ -1,1 +1,1 @@
-"""Outbound adapters: the subscription repository and the purchase-token signer."""
+"""Outbound adapters: the subscription repository, the wire mapping, the token signer."""

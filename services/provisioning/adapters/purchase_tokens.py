@@ -2,25 +2,32 @@
 
 HS256 JWTs keyed with CSP_PURCHASE_TOKEN_SECRET. Expiry is checked against the
 injected business clock (the test clock may run ahead of the wall clock), so
-PyJWT's own wall-clock `exp`/`iat` checks are switched off and done here.
+PyJWT's own wall-clock `exp`/`iat` checks are switched off and done here. Format and
+claims: services/provisioning/README.md, "Purchase token and activation link".
 """
 
 from __future__ import annotations
 
+import urllib.parse
 from dataclasses import dataclass
 from datetime import datetime
 
 import jwt
 
 from shared.clock import Clock
+from shared.errors import RuleBroken
 from shared.periods import add
 
 AUDIENCE = "csp-marketplace-purchase"
+TOKEN_HEADER = "x-ms-marketplace-token"  # where a publisher hands a purchase token back
 _REQUIRED = ["sub", "publisherId", "aud", "iat", "exp"]
 
 
-class InvalidPurchaseToken(Exception):
-    """Missing, malformed, wrongly signed or expired."""
+class InvalidPurchaseToken(RuleBroken):
+    """Missing, malformed, wrongly signed or expired: a 400 naming the token's header."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, TOKEN_HEADER)
 
 
 @dataclass(frozen=True)
@@ -72,3 +79,8 @@ class PurchaseTokens:
         if self._clock.now().timestamp() >= exp:
             raise InvalidPurchaseToken("the marketplace token has expired")
         return PurchaseClaims(subscription_id=sub, publisher_id=publisher)
+
+
+def activation_link(landing_page_url: str, token: str) -> str:
+    """The link a purchase hands on: the publisher's landing page with the token."""
+    return f"{landing_page_url}?token={urllib.parse.quote(token, safe='')}"

@@ -1,1 +1,1 @@
-"""The SaaS subscription as the publisher sees it: pure rules, no I/O, no clock."""
+"""The SaaS subscription as the publisher sees it: pure rules, no I/O, no clock, no wire."""

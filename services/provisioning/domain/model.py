@@ -1,50 +1,56 @@
 """The SaaS subscription aggregate and its activation state machine.
 
-CSP activation needs two publisher steps in either order, each retryable:
-licenses assigned (at least one) and activation confirmed (matching plan and
-quantity). The moment both hold, and only once, the subscription becomes
-`Subscribed` and its term starts (DOMAIN.md, "The life of a subscription" 3-4).
+Activation needs licenses assigned (at least one) and activation confirmed (matching
+plan and quantity), in either order, each retryable. Once both hold, and only once, it
+becomes `Subscribed`, its term starts and it records ActivationCompleted
+(services/provisioning/README.md, "Events").
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
-
-from services.provisioning.domain.errors import RuleViolation
-from services.provisioning.domain.facts import ActivationDone, Fact, LicensesChanged
+from services.provisioning.domain.commands import ProvisionPurchase
+from services.provisioning.domain.events import (
+    ActivationCompleted,
+    ActivationLinkIssued,
+    LicensesAssigned,
+)
+from services.provisioning.domain.licenses import LicenseAssignment, LicenseSet, license_set
+from shared.domain import Aggregate
+from shared.errors import Forbidden, RuleBroken
 from shared.periods import inclusive_end
 
 SaasStatus = Literal["PendingFulfillmentStart", "Subscribed", "Suspended", "Unsubscribed"]
-TermDuration = Literal["P1M", "P1Y"]
-BillingCycle = Literal["monthly", "annual"]
-
-# States in which the publisher may (re)assign licenses.
 LICENSABLE: frozenset[str] = frozenset({"PendingFulfillmentStart", "Subscribed"})
+READ_ONLY = (
+    "CSP purchases allow only Read (allowedCustomerOperations); changes come from the partner"
+)
 
 
-class LicenseAssignment(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class NotYourSubscription(Forbidden):
+    """Another publisher's subscription (the fulfillment API answers 403, as Microsoft's)."""
 
-    user_id: str
-    email: str | None = None
+    def __init__(self, subscription_id: str) -> None:
+        super().__init__(f"subscription {subscription_id} belongs to another publisher")
 
 
-class SaasSubscription(BaseModel):
+class SaasSubscription(Aggregate):
     """Everything the purchase told us, plus the publisher-side progress."""
 
-    id: str
+    COLLECTION: ClassVar[str] = "saas_subscriptions"
+
     publisher_id: str
     offer_id: str
     offer_name: str
     plan_id: str
     plan_name: str
     quantity: int
-    term_duration: TermDuration
-    billing_cycle: BillingCycle
+    term_duration: Literal["P1M", "P1Y"]
+    billing_cycle: Literal["monthly", "annual"]
     currency: str
     price_per_seat_minor: int  # minor units of `currency`, per billing period
     friendly_name: str
@@ -64,9 +70,25 @@ class SaasSubscription(BaseModel):
     token_expires_at: datetime
     status: SaasStatus = "PendingFulfillmentStart"
     activation_confirmed_at: datetime | None = None
-    licenses: tuple[LicenseAssignment, ...] = ()
+    licenses: LicenseSet = ()
     term_start: datetime | None = None
     term_end: datetime | None = None
+
+    @classmethod
+    def purchased(
+        cls, purchase: ProvisionPurchase, *, link: str, token_expires_at: datetime, now: datetime
+    ) -> SaasSubscription:
+        """A new pending subscription with its activation link (ActivationLinkIssued)."""
+        facts = dataclasses.asdict(purchase)
+        subscription = cls(
+            id=facts.pop("subscription_id"),
+            **facts,
+            created=now,
+            activation_link=link,
+            token_expires_at=token_expires_at,
+        )
+        subscription.record(ActivationLinkIssued(subscription.id, link, token_expires_at))
+        return subscription
 
     @property
     def activation_confirmed(self) -> bool:
@@ -77,57 +99,54 @@ class SaasSubscription(BaseModel):
         """ActivationCompleted happened (the term has started)."""
         return self.term_start is not None
 
-    def assign_licenses(
-        self, assignments: Sequence[LicenseAssignment], now: datetime
-    ) -> list[Fact]:
-        """Replace the whole assignment set; same set again changes nothing."""
+    def ensure_publisher(self, publisher_id: str) -> None:
+        if publisher_id != self.publisher_id:
+            raise NotYourSubscription(self.id)
+
+    def change_by_publisher(self) -> None:
+        """PATCH / DELETE by the publisher: a CSP purchase changes only through the partner."""
+        raise RuleBroken(READ_ONLY)
+
+    def assign_licenses(self, assignments: Sequence[LicenseAssignment], now: datetime) -> None:
+        """Replace the whole assignment set; the same set again changes nothing."""
         if self.status not in LICENSABLE:
-            raise RuleViolation(
+            raise RuleBroken(
                 f"licenses cannot be assigned while the subscription is {self.status}",
                 "assignments",
             )
-        if not assignments:
-            raise RuleViolation("assign at least one license", "assignments")
-        user_ids = [a.user_id for a in assignments]
-        if len(set(user_ids)) != len(user_ids):
-            # Explicit rather than silently merged: the publisher sees its own mistake.
-            raise RuleViolation("each userId may appear only once", "assignments")
-        if len(assignments) > self.quantity:
-            raise RuleViolation(
-                f"{len(assignments)} assignments exceed the {self.quantity} purchased seats",
-                "assignments",
-            )
-        wanted = tuple(sorted(assignments, key=lambda a: a.user_id))
+        wanted = license_set(assignments, self.quantity)
         if wanted == self.licenses:
-            return []
+            return
         self.licenses = wanted
-        facts: list[Fact] = [LicensesChanged(len(wanted), self.quantity)]
-        return facts + self._complete_if_ready(now)
+        self.record(LicensesAssigned(self.id, len(wanted), self.quantity))
+        self._complete_if_ready(now)
 
-    def confirm_activation(self, plan_id: str, quantity: int, now: datetime) -> list[Fact]:
+    def confirm_activation(self, plan_id: str, quantity: int, now: datetime) -> None:
         """The publisher's `activate` call; a retry while waiting for licenses is a no-op."""
         if self.status == "Subscribed":
-            raise RuleViolation("the subscription is already activated")
+            raise RuleBroken("the subscription is already activated")
         if self.status != "PendingFulfillmentStart":
-            raise RuleViolation(f"a {self.status} subscription cannot be activated")
+            raise RuleBroken(f"a {self.status} subscription cannot be activated")
         if plan_id != self.plan_id:
-            raise RuleViolation(
+            raise RuleBroken(
                 f"planId {plan_id!r} does not match the purchased plan {self.plan_id!r}", "planId"
             )
         if quantity != self.quantity:
-            raise RuleViolation(
+            raise RuleBroken(
                 f"quantity {quantity} does not match the purchased quantity {self.quantity}",
                 "quantity",
             )
         if self.activation_confirmed:
-            return []
+            return
         self.activation_confirmed_at = now
-        return self._complete_if_ready(now)
+        self._complete_if_ready(now)
 
-    def _complete_if_ready(self, now: datetime) -> list[Fact]:
+    def _complete_if_ready(self, now: datetime) -> None:
         if self.activated or not self.activation_confirmed or not self.licenses:
-            return []
+            return
         self.status = "Subscribed"
         self.term_start = now
         self.term_end = inclusive_end(now, self.term_duration)
-        return [ActivationDone(len(self.licenses), self.term_start, self.term_end)]
+        carried = [f.name for f in dataclasses.fields(ActivationCompleted)]
+        facts = {name: getattr(self, name) for name in carried if name in type(self).model_fields}
+        self.record(ActivationCompleted(self.id, licenses_assigned=len(self.licenses), **facts))

@@ -20,7 +20,6 @@ from services.provisioning.entrypoints.schemas import (
     Subscription,
     SubscriptionTerm,
 )
-from shared.catalog import Offer
 from shared.catalog import Plan as CatalogPlan
 from shared.periods import BILLING_PERIOD
 
@@ -59,36 +58,27 @@ def subscription_body(sub: SaasSubscription) -> Subscription:
 
 
 def resolved(sub: SaasSubscription) -> ResolvedSubscription:
-    return ResolvedSubscription(
-        id=sub.id,
-        subscription_name=sub.friendly_name,
-        offer_id=sub.offer_id,
-        plan_id=sub.plan_id,
-        quantity=sub.quantity,
-        subscription=subscription_body(sub),
-    )
+    body = subscription_body(sub)
+    summary = body.model_dump(include={"id", "offer_id", "plan_id", "quantity"})
+    return ResolvedSubscription(**summary, subscription_name=body.name, subscription=body)
 
 
-def plans_of(offer: Offer | None, plan_id: str | None = None) -> list[Plan]:
-    plans = [] if offer is None else offer.plans
-    return [_plan(p) for p in plans if plan_id is None or p.plan_id == plan_id]
-
-
-def _plan(plan: CatalogPlan) -> Plan:
+def plan(offered: CatalogPlan) -> Plan:
+    """A catalog plan as listAvailablePlans shows it: one billing term per price."""
     terms = [
         RecurrentBillingTerm(
-            currency=plan.currency,
+            currency=offered.currency,
             price=price.price_per_seat,
             term_unit=price.term_duration,
             term_description=f"{_TERM_WORDS.get(price.term_duration, price.term_duration)}"
             f" term, billed {_CYCLE_WORDS.get(price.billing_cycle, price.billing_cycle)}",
         )
-        for price in plan.prices
+        for price in offered.prices
     ]
     return Plan(
-        plan_id=plan.plan_id,
-        display_name=plan.name,
-        min_quantity=plan.min_quantity,
-        max_quantity=plan.max_quantity,
+        plan_id=offered.plan_id,
+        display_name=offered.name,
+        min_quantity=offered.min_quantity,
+        max_quantity=offered.max_quantity,
         plan_components=PlanComponents(recurrent_billing_terms=terms),
     )

@@ -121,7 +121,10 @@ class LicenseAssignmentIn(CamelModel):
 
 
 class LicensesRequest(CamelModel):
-    """Extension (CONTRACT.md): the whole license assignment set, replacing the previous one."""
+    """Extension: the whole license assignment set, replacing the previous one.
+
+    Documented in services/provisioning/README.md ("Licenses extension").
+    """
 
     assignments: list[LicenseAssignmentIn]
 

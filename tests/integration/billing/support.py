@@ -12,13 +12,13 @@ from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
 from services.billing.bootstrap import build_app
+from services.billing.settings import BillingSettings
 from shared.events.billing import ChargePosted, InvoiceIssued
 from shared.events.envelope import Event
 from shared.events.registry import EventRegistry
 from shared.events.topics import BILLING_LEDGER, PROVISIONING_SUBSCRIPTIONS
 from shared.messaging.consumer import EventConsumer
 from shared.messaging.kafka import make_broker
-from shared.settings import Settings
 from tests.support.topics import read_records
 
 
@@ -47,7 +47,7 @@ class RunningBilling:
 @asynccontextmanager
 async def running_billing(bootstrap: str, data_dir: Path) -> AsyncIterator[RunningBilling]:
     """The billing runtime (SQLite store, real broker) plus an HTTP client and a producer."""
-    app = build_app(Settings(kafka_bootstrap_servers=bootstrap, csp_data_dir=data_dir))
+    app = build_app(BillingSettings(kafka_bootstrap_servers=bootstrap, csp_data_dir=data_dir))
     runtime = app.state.runtime
     producer = make_broker(bootstrap, client_id="billing-test-producer")
     await runtime.start()

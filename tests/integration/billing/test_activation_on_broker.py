@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from services.billing.settings import BillingSettings
 from shared.events.billing import ChargePosted, InvoiceIssued
 from shared.events.provisioning import LicensesAssigned, LicensesAssignedData
 from shared.http.auth import mint_token
-from shared.settings import Settings
 from tests.integration.billing.support import read_ledger, running_billing
 from tests.support.polling import eventually
 from tests.unit.billing.builders import activation_completed
@@ -18,7 +18,8 @@ from tests.unit.billing.builders import activation_completed
 pytestmark = pytest.mark.broker
 
 TOKEN = mint_token(
-    Settings().csp_jwt_secret, {"sub": "alice", "partnerId": "partner-int", "roles": ["SalesAgent"]}
+    BillingSettings().csp_jwt_secret,
+    {"sub": "alice", "partnerId": "partner-int", "roles": ["SalesAgent"]},
 )
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

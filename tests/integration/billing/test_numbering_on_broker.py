@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from services.billing.settings import BillingSettings
 from shared.http.auth import mint_token
-from shared.settings import Settings
 from tests.integration.billing.support import read_ledger, running_billing
 from tests.support.polling import eventually
 from tests.unit.billing.builders import activation_completed
 
 pytestmark = pytest.mark.broker
 
-SECRET = Settings().csp_jwt_secret
+SECRET = BillingSettings().csp_jwt_secret
 AUTH_A = {
     "Authorization": "Bearer "
     + mint_token(SECRET, {"sub": "a", "partnerId": "partner-num-a", "roles": ["BillingAdmin"]})

@@ -16,10 +16,10 @@ import pytest
 from fastapi import FastAPI
 
 from services.ordering.bootstrap import build_app
+from services.ordering.settings import OrderingSettings
 from shared.events.ordering import SubscriptionPurchased
 from shared.events.topics import ORDERING_SUBSCRIPTIONS, PROVISIONING_SUBSCRIPTIONS
 from shared.messaging.kafka import make_broker
-from shared.settings import Settings
 from tests.support.polling import eventually
 from tests.support.topics import Record, read_records
 from tests.unit.ordering.helpers import (
@@ -40,7 +40,7 @@ pytestmark = pytest.mark.broker
 async def running_ordering(
     bootstrap: str, data_dir: Path
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    settings = Settings(
+    settings = OrderingSettings(
         kafka_bootstrap_servers=bootstrap,
         csp_data_dir=data_dir,
         csp_jwt_secret=SETTINGS.csp_jwt_secret,
@@ -98,7 +98,9 @@ async def test_checkout_publishes_one_purchase_per_line_through_the_outbox_relay
         assert all(r.key.decode() == e.subject for r, e in zip(records, events, strict=True))
         assert {(e.data.customer_id, e.data.order_id) for e in events} == {(cid, order["id"])}
         assert {e.data.currency for e in events} == {"USD", "EUR"}
-        assert all(e.correlation_id == str(e.id) for e in events)
+        # each purchase starts its own correlation (its subscription's), not the request's
+        assert len({e.correlation_id for e in events}) == len(events)
+        assert all(e.causation_id is None for e in events)
         store = app.state.runtime.store
         await eventually(store.pending_outbox, lambda n: n == 0, what="outbox drained")
 

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
 from services.provisioning.bootstrap import build_app
+from services.provisioning.settings import ProvisioningSettings
 from shared.events.envelope import Event
 from shared.events.ordering import SubscriptionPurchased
 from shared.events.provisioning import ActivationCompleted, ActivationLinkIssued, LicensesAssigned
@@ -20,7 +21,6 @@ from shared.events.topics import ORDERING_SUBSCRIPTIONS, PROVISIONING_SUBSCRIPTI
 from shared.messaging.consumer import EventConsumer
 from shared.messaging.kafka import make_broker
 from shared.messaging.runtime import ServiceRuntime
-from shared.settings import Settings
 from tests.support.topics import read_records
 
 _OUT = EventRegistry(ActivationLinkIssued, LicensesAssigned, ActivationCompleted)
@@ -50,7 +50,7 @@ async def running_provisioning(
     bootstrap: str, data_dir: Path
 ) -> AsyncIterator[RunningProvisioning]:
     """The real app (SQLite store in `data_dir`, wall clock) with its runtime started."""
-    app = build_app(Settings(kafka_bootstrap_servers=bootstrap, csp_data_dir=data_dir))
+    app = build_app(ProvisioningSettings(kafka_bootstrap_servers=bootstrap, csp_data_dir=data_dir))
     runtime: ServiceRuntime = app.state.runtime
     producer = make_broker(bootstrap, client_id="provisioning-test-producer")
     await runtime.start()

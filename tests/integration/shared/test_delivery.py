@@ -1,9 +1,13 @@
-"""Delivery guarantees against the real broker process: outbox out, inbox in."""
+"""Delivery guarantees against the real broker process: outbox out, inbox in.
+
+Both sides are the tally service of `tests.support.kernel`: the producer's commands
+record events its unit of work writes to the outbox; the receiver's consumer turns
+them back into commands on its own bus.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,24 +16,20 @@ from shared.clock import Clock
 from shared.events import LicensesAssigned
 from shared.messaging.consumer import EventConsumer
 from shared.messaging.kafka import make_broker
-from shared.messaging.outbox import emit
 from shared.messaging.runtime import ServiceRuntime
-from shared.store.port import UnitOfWork
 from shared.store.sqlite import SqliteStore
+from tests.support.kernel import (
+    EVENTS,
+    Count,
+    TallyUnitOfWork,
+    count_from,
+    licenses_assigned,
+    tally_bus,
+)
 from tests.support.polling import eventually
 from tests.support.topics import read_records
 
 pytestmark = pytest.mark.broker
-
-
-def licenses_assigned(subject: str, count: int) -> LicensesAssigned:
-    return LicensesAssigned(
-        source="test",
-        time=datetime.now(UTC),
-        subject=subject,
-        correlation_id=subject,
-        data={"subscriptionId": subject, "assignedCount": count, "quantity": 10},
-    )
 
 
 def runtime(
@@ -51,30 +51,25 @@ async def test_committed_events_cross_the_broker_in_order_and_poison_is_dead_let
 ) -> None:
     seen: list[int] = []
 
-    async def record(event: LicensesAssigned, uow: UnitOfWork) -> None:
-        seen.append(event.data.assigned_count)
+    async def note(command: Count, uow: TallyUnitOfWork) -> None:
+        seen.append(command.assigned_count)  # records nothing: no echo on the topic
 
+    producer_store = SqliteStore(tmp_path / "producer.sqlite3")
     consumer_store = SqliteStore(tmp_path / "consumer.sqlite3")
     consumer = EventConsumer(
         name="delivery.order",
         topic=LicensesAssigned.TOPIC,
-        store=consumer_store,
-        handlers={LicensesAssigned: record},
+        bus=tally_bus(consumer_store, clock=Clock(), handlers={Count: note}),
+        commands={LicensesAssigned: count_from},
     )
-    producer = runtime(
-        "producer",
-        kafka_bootstrap,
-        SqliteStore(tmp_path / "producer.sqlite3"),
-        publishes=[LicensesAssigned],
-    )
+    producer = runtime("producer", kafka_bootstrap, producer_store, publishes=EVENTS.publishes)
     receiver = runtime("receiver", kafka_bootstrap, consumer_store, consumers=[consumer])
+    producing = tally_bus(producer_store, clock=Clock())
     await producer.start()
     await receiver.start()
     try:
-        for count in range(1, 6):
-            async with producer.store.unit_of_work() as uow:
-                emit(uow, licenses_assigned("sub-order", count))
-                await uow.commit()
+        for assigned in range(1, 6):  # five commits, each writing one outbox row
+            await producing.handle(Count("sub-order", assigned))
         await producer.dead_letter(LicensesAssigned.TOPIC, b"{not json", {"x-origin": "test"})
         await eventually(lambda: asyncio.sleep(0, seen), lambda s: len(s) == 5, what="5 events")
         await eventually(
@@ -96,6 +91,7 @@ async def test_committed_events_cross_the_broker_in_order_and_poison_is_dead_let
     assert "JSONDecodeError" in headers["x-dlq-error"]
 
 
+@pytest.mark.timeout(120)  # a cancelled handler that is retried hangs the stop: fail, not wait
 async def test_an_event_whose_handling_never_committed_is_redelivered_after_a_restart(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
@@ -103,19 +99,19 @@ async def test_an_event_whose_handling_never_committed_is_redelivered_after_a_re
     started = asyncio.Event()
     handled: list[str] = []
 
-    async def hangs(event: LicensesAssigned, uow: UnitOfWork) -> None:
+    async def hangs(command: Count, uow: TallyUnitOfWork) -> None:
         started.set()
         await asyncio.Event().wait()  # the process dies here, mid-transaction
 
-    async def completes(event: LicensesAssigned, uow: UnitOfWork) -> None:
-        handled.append(event.subject)
+    async def completes(command: Count, uow: TallyUnitOfWork) -> None:
+        handled.append(command.subscription_id)
 
     def consumer(handler) -> EventConsumer:
         return EventConsumer(
             name="delivery.restart",
             topic="delivery.restart.events",
-            store=store,
-            handlers={LicensesAssigned: handler},
+            bus=tally_bus(store, clock=Clock(), handlers={Count: handler}),
+            commands={LicensesAssigned: count_from},
         )
 
     first = runtime("first", kafka_bootstrap, store, consumers=[consumer(hangs)])

@@ -1,4 +1,5 @@
-"""Test data for billing: ActivationCompleted events and outbox reading."""
+"""Test data for billing: ActivationCompleted events, its aggregates, its message bus,
+outbox reading."""
 
 from __future__ import annotations
 
@@ -6,11 +7,19 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from services.billing.adapters.wire_events import EVENTS
+from services.billing.bootstrap import DEFINITION
+from services.billing.domain.ledger import LedgerLine
+from services.billing.domain.subscription import BilledSubscription
+from services.billing.service_layer.unit_of_work import BillingUnitOfWork
+from shared.clock import Clock, FixedClock
 from shared.events.billing import ChargePosted, InvoiceIssued
 from shared.events.envelope import Event
 from shared.events.provisioning import ActivationCompleted, ActivationCompletedData
 from shared.events.registry import EventRegistry
 from shared.periods import inclusive_end
+from shared.service import build_bus
+from shared.service_layer import MessageBus
 from shared.store.port import Store
 
 TERM_START = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
@@ -59,6 +68,36 @@ def activation_completed(
     )
 
 
+def subscription(**overrides: object) -> BilledSubscription:
+    """What billing remembers of a monthly 5-seat USD subscription, as it would store it."""
+    fields: dict[str, object] = dict(
+        id="sub-1",
+        customer_id="cust-1",
+        csp_partner_id="partner-a",
+        publisher_id="contoso",
+        offer_id="contoso-crm",
+        offer_name="Contoso CRM",
+        plan_id="standard",
+        currency="USD",
+        price_per_seat=1000,
+        quantity=5,
+        term_duration="P1M",
+        billing_cycle="monthly",
+        term_start=TERM_START,
+        term_end=inclusive_end(TERM_START, "P1M"),
+        auto_renew_enabled=True,
+        correlation_id="purchase-1",
+    )
+    fields.update(overrides)
+    return BilledSubscription(**fields)  # type: ignore[arg-type]
+
+
+def first_charge(sub: BilledSubscription, event_id: str = "evt-1") -> LedgerLine:
+    return LedgerLine.period_charge(
+        sub, sub.first_period(), event_id=event_id, posted_at=NOW, invoice_id="inv-1"
+    )
+
+
 _BILLING_EVENTS = EventRegistry(ChargePosted, InvoiceIssued)
 
 
@@ -67,3 +106,13 @@ async def emitted(store: Store) -> list[Event]:
     # lease_until == now: the lease is already over, so the next call sees them again.
     claimed = await store.claim_outbox("test-reader", 10_000, _FAR_FUTURE, _FAR_FUTURE)
     return [_BILLING_EVENTS.decode(row.message.payload) for row in claimed]
+
+
+def bus_of(store: Store, clock: Clock | None = None) -> MessageBus:
+    """Billing's message bus as the service builds it, minus Kafka and HTTP."""
+    return build_bus(DEFINITION, store, clock or FixedClock(NOW))
+
+
+def unit_of_work(store: Store, clock: Clock | None = None) -> BillingUnitOfWork:
+    """For tests that run a handler by hand or read what was stored."""
+    return BillingUnitOfWork(store, events=EVENTS, clock=clock or FixedClock(NOW))

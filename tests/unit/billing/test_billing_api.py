@@ -10,14 +10,14 @@ import pytest
 from fastapi import FastAPI
 
 from services.billing.bootstrap import build_app
+from services.billing.settings import BillingSettings
 from shared.clock import FixedClock
 from shared.events.provisioning import ActivationCompleted
 from shared.http.auth import mint_token
-from shared.settings import Settings
 from shared.store.memory import MemoryStore
 from tests.unit.billing.builders import NOW, activation_completed
 
-SETTINGS = Settings()
+SETTINGS = BillingSettings()
 
 
 def bearer(claims: dict[str, object]) -> dict[str, str]:

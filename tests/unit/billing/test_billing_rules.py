@@ -1,49 +1,20 @@
-"""Pure billing rules: amounts, periods, descriptions, numbering, totals."""
+"""Pure billing rules: amounts, periods, descriptions, numbering, totals, events."""
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from services.billing.domain import invoice as invoices
 from services.billing.domain.billing_period import Period, billing_period
-from services.billing.domain.ledger import balance, derived_id, period_charge
-from services.billing.domain.subscription import BilledSubscription, InvalidSubscription
+from services.billing.domain.events import ChargePosted, InvoiceIssued
+from services.billing.domain.ledger import balance, derived_id
+from services.billing.domain.subscription import InvalidSubscription
+from shared.errors import RuleBroken
 from shared.money import format_money
-
-START = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
-NOW = datetime(2026, 11, 22, 9, 31, tzinfo=UTC)
-
-
-def subscription(**overrides: object) -> BilledSubscription:
-    fields: dict[str, object] = dict(
-        id="sub-1",
-        customer_id="cust-1",
-        csp_partner_id="partner-a",
-        publisher_id="contoso",
-        offer_id="contoso-crm",
-        offer_name="Contoso CRM",
-        plan_id="standard",
-        currency="USD",
-        price_per_seat=1000,
-        quantity=5,
-        term_duration="P1M",
-        billing_cycle="monthly",
-        term_start=START,
-        term_end=datetime(2026, 12, 21, 9, 30, tzinfo=UTC),
-        auto_renew_enabled=True,
-        correlation_id="purchase-1",
-    )
-    fields.update(overrides)
-    return BilledSubscription(**fields)  # type: ignore[arg-type]
-
-
-def first_charge(sub: BilledSubscription, event_id: str = "evt-1"):  # -> LedgerLine
-    return period_charge(
-        sub, sub.first_period(), event_id=event_id, posted_at=NOW, invoice_id="inv-1"
-    )
+from tests.unit.billing.builders import NOW, first_charge, subscription
+from tests.unit.billing.builders import TERM_START as START
 
 
 @pytest.mark.parametrize(
@@ -83,7 +54,7 @@ def test_first_charge_is_one_billing_period_of_all_seats(
         term_duration=term, billing_cycle=cycle, price_per_seat=price_minor, term_end=term_end
     )
     line = first_charge(sub)
-    assert line.period == Period(START, period_end)
+    assert line.period == Period(start=START, end=period_end)
     assert line.amount == 5 * price_minor
     assert format_money(line.amount, "USD") == amount
     assert (line.type, line.quantity, line.unit_price) == ("charge", 5, price_minor)
@@ -106,7 +77,7 @@ def test_period_ends_the_day_before_the_same_date_next_cycle() -> None:
 
 def test_period_never_runs_past_the_term_end() -> None:
     term_end = datetime(2026, 12, 5, tzinfo=UTC)
-    assert billing_period(START, "annual", term_end) == Period(START, term_end)
+    assert billing_period(START, "annual", term_end) == Period(start=START, end=term_end)
     assert subscription(term_end=term_end).first_period().end == term_end
 
 
@@ -127,8 +98,9 @@ def test_unknown_billing_cycle_is_refused() -> None:
     ids=["no-seats", "negative-price", "unknown-currency", "unknown-cycle", "term-ends-first"],
 )
 def test_unbillable_subscription_facts_are_refused(overrides: dict[str, object]) -> None:
-    with pytest.raises(InvalidSubscription):
+    with pytest.raises(InvalidSubscription) as refused:
         subscription(**overrides)
+    assert isinstance(refused.value, RuleBroken)  # so a consumer dead-letters the event
 
 
 def test_ledger_line_id_is_derived_from_the_event_and_the_line_kind() -> None:
@@ -144,7 +116,7 @@ def test_ledger_line_id_is_derived_from_the_event_and_the_line_kind() -> None:
 
 def test_balance_sums_charges_and_credits() -> None:
     charge = first_charge(subscription())
-    credit = dataclasses.replace(charge, id="c", type="credit", amount=-charge.amount)
+    credit = charge.model_copy(update={"id": "c", "type": "credit", "amount": -charge.amount})
     assert balance([charge]) == 5000
     assert balance([charge, credit]) == 0
 
@@ -173,13 +145,14 @@ def issue(
 ) -> invoices.Invoice:
     line = first_charge(subscription())
     items = [
-        invoices.InvoiceLine.for_ledger_line(dataclasses.replace(line, amount=a), "x")
+        invoices.InvoiceLine.for_ledger_line(line.model_copy(update={"amount": a}), "x")
         for a in amounts
     ]
-    return invoices.issue(
+    return invoices.Invoice.issue(
         document_id=f"{kind}-{number}",
         kind=kind,
         sequence_number=number,
+        subscription_id="sub-1",
         customer_id="cust-1",
         csp_partner_id="partner-a",
         currency="USD",
@@ -213,3 +186,52 @@ def test_newest_first_orders_by_issue_time_then_number() -> None:
         "INV-000002",
         "INV-000001",
     ]
+
+
+def test_posting_a_line_records_charge_posted_keyed_by_the_subscription() -> None:
+    line = first_charge(subscription())
+    assert line.events == [
+        ChargePosted(
+            "sub-1",
+            charge_id=line.id,
+            customer_id="cust-1",
+            csp_partner_id="partner-a",
+            type="charge",
+            amount=5000,
+            currency="USD",
+            period=line.period,
+            invoice_id="inv-1",
+        )
+    ]
+
+
+def test_issuing_records_invoice_issued_keyed_by_the_subscription_it_bills() -> None:
+    document = issue("invoice", [5000, 2500])
+    assert document.events == [
+        InvoiceIssued(
+            "sub-1",
+            invoice_id="invoice-1",
+            number="INV-000001",
+            kind="invoice",
+            customer_id="cust-1",
+            csp_partner_id="partner-a",
+            currency="USD",
+            total=7500,
+            issued_at=NOW,
+        )
+    ]
+
+
+def test_lines_and_documents_are_immutable_once_made() -> None:
+    line, document = first_charge(subscription()), issue("invoice", [1])
+    with pytest.raises(ValueError):
+        line.amount = 1
+    with pytest.raises(ValueError):
+        document.number = "INV-000009"
+
+
+def test_moments_are_kept_in_utc() -> None:
+    plus_two = timezone(timedelta(hours=2))
+    sub = subscription(term_start=START.astimezone(plus_two), term_end=START.replace(tzinfo=None))
+    assert sub.term_start == START and sub.term_start.tzinfo is UTC
+    assert sub.term_end.tzinfo is UTC  # naive is taken as UTC, as the stores do

@@ -6,12 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.billing.adapters.invoices import InvoiceRepository
-from services.billing.adapters.ledger import LedgerRepository
-from services.billing.adapters.subscriptions import SubscriptionRepository
 from services.billing.domain.ledger import derived_id
-from services.billing.entrypoints.consumers import ACTIVATIONS_GROUP, activation_consumer
-from services.billing.service_layer.activation import start_billing
+from services.billing.entrypoints.consumers import (
+    ACTIVATIONS,
+    ACTIVATIONS_GROUP,
+    command_for,
+)
+from services.billing.service_layer.handlers import start_billing
 from shared.clock import FixedClock
 from shared.events.billing import ChargePosted, InvoiceIssued
 from shared.events.provisioning import (
@@ -25,7 +26,14 @@ from shared.events.topics import PROVISIONING_SUBSCRIPTIONS
 from shared.messaging.consumer import EventConsumer
 from shared.store.memory import MemoryStore
 from shared.store.port import DuplicateKey
-from tests.unit.billing.builders import NOW, TERM_START, activation_completed, emitted
+from tests.unit.billing.builders import (
+    NOW,
+    TERM_START,
+    activation_completed,
+    bus_of,
+    emitted,
+    unit_of_work,
+)
 
 
 @pytest.fixture
@@ -48,17 +56,19 @@ def consumer(store: MemoryStore, clock: FixedClock, dead_letters: list) -> Event
     async def dead_letter(topic: str, payload: bytes, headers: dict[str, str]) -> None:
         dead_letters.append((topic, payload, headers))
 
-    return activation_consumer(store, clock, dead_letter)
+    consumer = ACTIVATIONS.consumer(bus_of(store, clock))
+    consumer.bind_dead_letter(dead_letter)
+    return consumer
 
 
 async def ledger_of(store: MemoryStore, subscription_id: str) -> list:
-    async with store.unit_of_work() as uow:
-        return await LedgerRepository(uow).for_subscription(subscription_id)
+    async with unit_of_work(store) as uow:
+        return await uow.ledger.for_subscription(subscription_id)
 
 
 async def invoices_of(store: MemoryStore, partner_id: str = "partner-a") -> list:
-    async with store.unit_of_work() as uow:
-        return await InvoiceRepository(uow).of_partner(partner_id)
+    async with unit_of_work(store) as uow:
+        return await uow.invoices.of_partner(partner_id)
 
 
 def test_only_activation_completed_is_consumed(consumer: EventConsumer) -> None:
@@ -75,8 +85,8 @@ async def test_activation_remembers_subscription_posts_charge_and_issues_invoice
 
     assert await consumer.handle(event.to_bytes()) == "handled"
 
-    async with store.unit_of_work() as uow:
-        sub = await SubscriptionRepository(uow).get(sid)
+    async with unit_of_work(store) as uow:
+        sub = await uow.subscriptions.get(sid)
     assert sub is not None
     assert (sub.customer_id, sub.csp_partner_id, sub.quantity, sub.price_per_seat) == (
         "cust-1",
@@ -136,8 +146,8 @@ async def test_rolled_back_unit_of_work_gives_its_invoice_number_back(
     store: MemoryStore, clock: FixedClock, consumer: EventConsumer
 ) -> None:
     abandoned = activation_completed()
-    async with store.unit_of_work() as uow:
-        await start_billing(uow, abandoned, clock)
+    async with unit_of_work(store, clock) as uow:
+        await start_billing(command_for(abandoned), uow, clock)
         # no commit: leaving the block rolls back
 
     assert await ledger_of(store, abandoned.data.subscription_id) == []
@@ -147,14 +157,31 @@ async def test_rolled_back_unit_of_work_gives_its_invoice_number_back(
     assert invoice.number == "INV-000001"
 
 
-async def test_failing_handler_leaves_no_charge_and_no_gap(
-    store: MemoryStore, consumer: EventConsumer, dead_letters: list
+@pytest.mark.parametrize(
+    ("facts", "error"),
+    [
+        # JPY has no minor digits: no StartBilling can be made of this price.
+        ({"currency": "JPY", "price_per_seat": "1200.50"}, "ValueError"),
+        # A valid command, but the handler finds the facts unbillable (a RuleBroken).
+        ({"quantity": 0}, "InvalidSubscription"),
+    ],
+    ids=["unholdable-price", "no-seats"],
+)
+async def test_unbillable_activation_is_dead_lettered_at_once_leaving_no_charge_and_no_gap(
+    store: MemoryStore,
+    consumer: EventConsumer,
+    dead_letters: list,
+    facts: dict[str, object],
+    error: str,
 ) -> None:
-    # JPY has no minor digits: the price cannot be billed, so it is dead-lettered at once.
-    bad = activation_completed(currency="JPY", price_per_seat="1200.50")
+    bad = activation_completed(**facts)  # type: ignore[arg-type]
     assert await consumer.handle(bad.to_bytes()) == "dead_lettered"
-    assert [topic for topic, _, _ in dead_letters] == ["provisioning.subscriptions.dlq"]
+    [(topic, _, headers)] = dead_letters
+    assert topic == "provisioning.subscriptions.dlq"
+    assert headers["x-dlq-error"].startswith(f"{error}:")
     assert await invoices_of(store) == []
+    async with unit_of_work(store) as uow:
+        assert await uow.subscriptions.get(bad.data.subscription_id) is None
 
     await consumer.handle(activation_completed().to_bytes())
     assert [d.number for d in await invoices_of(store)] == ["INV-000001"]
@@ -178,9 +205,9 @@ async def test_second_activation_of_a_billed_subscription_posts_nothing(
     first = activation_completed()
     again = activation_completed(subscription_id=first.data.subscription_id)  # a new event id
     await consumer.handle(first.to_bytes())
-    async with store.unit_of_work() as uow:  # straight to the use case: no inbox at all
-        await start_billing(uow, first, clock)
-        await start_billing(uow, again, clock)
+    async with unit_of_work(store, clock) as uow:  # straight to the use case: no inbox
+        await start_billing(command_for(first), uow, clock)
+        await start_billing(command_for(again), uow, clock)
         await uow.commit()
     assert len(await ledger_of(store, first.data.subscription_id)) == 1
     assert len(await emitted(store)) == 2
@@ -188,16 +215,14 @@ async def test_second_activation_of_a_billed_subscription_posts_nothing(
 
 async def test_ledger_line_cannot_be_posted_twice(store: MemoryStore) -> None:
     [line] = await _billed_line(store)
-    async with store.unit_of_work() as uow:
+    async with unit_of_work(store) as uow:
         with pytest.raises(DuplicateKey):
-            await LedgerRepository(uow).post(line)
+            await uow.ledger.add(line)
 
 
 async def _billed_line(store: MemoryStore) -> list:
     event = activation_completed()
-    async with store.unit_of_work() as uow:
-        await start_billing(uow, event, FixedClock(NOW))
-        await uow.commit()
+    await bus_of(store).handle(command_for(event))  # no inbox: the derived id guards
     return await ledger_of(store, event.data.subscription_id)
 
 

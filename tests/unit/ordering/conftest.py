@@ -16,13 +16,13 @@ from tests.unit.ordering.helpers import NOW, SETTINGS
 
 
 @pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
+def clock() -> FixedClock:
+    return FixedClock(NOW)
 
 
 @pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(NOW)
+def store(clock: FixedClock) -> MemoryStore:
+    return MemoryStore(clock=clock)
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from services.ordering.domain.subscription import Subscription
+from services.ordering.settings import OrderingSettings
 from shared.events.ordering import SubscriptionPurchased
 from shared.events.provisioning import (
     ActivationCompleted,
@@ -18,11 +20,10 @@ from shared.events.provisioning import (
     LicensesAssignedData,
 )
 from shared.http.auth import mint_token
-from shared.settings import Settings
 from shared.store.memory import MemoryStore
 
 NOW = datetime(2030, 1, 31, 12, 0, tzinfo=UTC)
-SETTINGS = Settings(csp_jwt_secret="ordering-unit-test-secret-of-at-least-32-bytes")
+SETTINGS = OrderingSettings(csp_jwt_secret="ordering-unit-test-secret-of-at-least-32-bytes")
 
 
 def auth(
@@ -88,6 +89,18 @@ async def checked_out_order(
     assert response.status_code == 201, response.text
     [order] = response.json()["orders"]
     return dict(order)
+
+
+async def documents(store: MemoryStore, collection: str) -> list[dict[str, Any]]:
+    """Every stored document of a collection, as the store holds it."""
+    async with store.read_only() as tx:
+        return await tx.collection(collection).find()
+
+
+async def stored(store: MemoryStore, subscription_id: str) -> Subscription | None:
+    async with store.read_only() as tx:
+        document = await tx.collection(Subscription.COLLECTION).get(subscription_id)
+    return None if document is None else Subscription.model_validate(document)
 
 
 async def emitted(store: MemoryStore) -> list[SubscriptionPurchased]:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from services.ordering.domain.cart_rules import LineItemDraft, validate_line_items
-from services.ordering.domain.errors import InvalidInput
 from shared.catalog import load_catalog
+from shared.errors import RuleBroken
 
 CATALOG = load_catalog()
 VALID = LineItemDraft(
@@ -22,7 +22,7 @@ VALID = LineItemDraft(
 
 
 def target_of(*drafts: LineItemDraft) -> str | None:
-    with pytest.raises(InvalidInput) as raised:
+    with pytest.raises(RuleBroken) as raised:
         validate_line_items(CATALOG, list(drafts))
     return raised.value.target
 

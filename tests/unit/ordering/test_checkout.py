@@ -23,6 +23,7 @@ from tests.unit.ordering.helpers import (
     line,
     new_cart,
     new_customer,
+    stored,
 )
 
 MIXED_CART = (
@@ -97,9 +98,14 @@ async def test_checkout_emits_one_subscription_purchased_per_line_priced_from_th
     assert [
         (e.data.currency, e.data.price_per_seat, e.data.refundable_until) for e in events
     ] == expected
+    # Each purchase starts its own correlation: the subscription's, which every later
+    # event about it carries.
+    assert len({uuid.UUID(e.correlation_id) for e in events}) == len(events)
     for number, event in enumerate(events):
         assert (event.type, event.source, event.time) == ("SubscriptionPurchased", "ordering", NOW)
-        assert event.correlation_id == str(event.id)  # the purchase starts the correlation
+        subscription = await stored(store, event.subject)
+        assert subscription is not None
+        assert event.correlation_id == subscription.correlation_id
         assert event.causation_id is None
         data = event.data
         assert data.subscription_id == event.subject

@@ -7,13 +7,11 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
-from services.ordering.adapters.repositories import SubscriptionRepository
 from services.ordering.domain.subscription import Subscription
-from services.ordering.entrypoints.consumers import subscription_view_consumer
-from services.ordering.service_layer.subscription_view import on_activation_completed
+from services.ordering.entrypoints.consumers import SUBSCRIPTION_VIEW
 from shared.events.envelope import Event
-from shared.events.provisioning import ActivationCompleted
 from shared.messaging.consumer import EventConsumer
 from shared.store.memory import MemoryStore
 from tests.unit.ordering.helpers import (
@@ -27,6 +25,7 @@ from tests.unit.ordering.helpers import (
     licenses_assigned,
     link_issued,
     new_customer,
+    stored,
 )
 
 
@@ -52,11 +51,11 @@ def dead_letters() -> list[tuple[str, bytes]]:
 
 
 @pytest.fixture
-def consumer(store: MemoryStore, dead_letters: list[tuple[str, bytes]]) -> EventConsumer:
+def consumer(app: FastAPI, dead_letters: list[tuple[str, bytes]]) -> EventConsumer:
     async def dead_letter(topic: str, payload: bytes, headers: dict[str, str]) -> None:
         dead_letters.append((topic, payload))
 
-    return subscription_view_consumer(store, dead_letter)
+    return SUBSCRIPTION_VIEW.consumer(app.state.bus, dead_letter)
 
 
 async def view(client: httpx.AsyncClient, p: Purchase) -> dict[str, Any]:
@@ -65,11 +64,6 @@ async def view(client: httpx.AsyncClient, p: Purchase) -> dict[str, Any]:
     )
     assert response.status_code == 200
     return dict(response.json())
-
-
-async def stored(store: MemoryStore, subscription_id: str) -> Subscription | None:
-    async with store.unit_of_work() as uow:
-        return await SubscriptionRepository(uow).get(subscription_id)
 
 
 async def feed(consumer: EventConsumer, *events: Event) -> list[str]:
@@ -158,21 +152,17 @@ async def test_a_redelivered_event_is_skipped(
 
 
 async def test_the_same_fact_under_a_new_event_id_changes_nothing(
-    store: MemoryStore, purchase: Purchase
+    store: MemoryStore, consumer: EventConsumer, purchase: Purchase
 ) -> None:
     """Idempotent even past the inbox (e.g. provisioning re-emits after a crash)."""
+    sid, corr = purchase.subscription_id, purchase.correlation_id
 
-    async def apply(event: ActivationCompleted) -> None:
-        async with store.unit_of_work() as uow:
-            await on_activation_completed(event, uow)
-            await uow.commit()
-
-    await apply(activation_completed(purchase.subscription_id, purchase.correlation_id))
-    first = await stored(store, purchase.subscription_id)
-    await apply(activation_completed(purchase.subscription_id, purchase.correlation_id))
+    assert await feed(consumer, activation_completed(sid, corr)) == ["handled"]
+    first = await stored(store, sid)
+    assert await feed(consumer, activation_completed(sid, corr)) == ["handled"]  # a new id
 
     assert first is not None and first.status == "active"
-    assert await stored(store, purchase.subscription_id) == first
+    assert await stored(store, sid) == first
 
 
 async def test_the_view_emits_nothing(
@@ -189,8 +179,11 @@ async def test_the_view_emits_nothing(
 
 
 def test_a_late_activation_does_not_undo_a_later_status() -> None:
-    deleted = _subscription().model_copy(update={"status": "deleted"})
-    assert deleted.activated(TERM_START, TERM_END, 1).status == "deleted"
+    deleted = _subscription()
+    deleted.status = "deleted"
+    deleted.record_activation(TERM_START, TERM_END, 1)
+    assert (deleted.status, deleted.licenses_assigned) == ("deleted", 1)
+    assert deleted.events == []  # the view records nothing: it emits nothing
 
 
 def _subscription() -> Subscription:

@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 
 from services.provisioning.bootstrap import build_app
+from services.provisioning.domain.model import SaasSubscription
+from services.provisioning.settings import ProvisioningSettings
 from shared.catalog import load_catalog
 from shared.clock import FixedClock
 from shared.events.envelope import Event
@@ -19,12 +21,11 @@ from shared.events.ordering import SubscriptionPurchased, SubscriptionPurchasedD
 from shared.events.provisioning import ActivationCompleted, ActivationLinkIssued, LicensesAssigned
 from shared.events.registry import EventRegistry
 from shared.http.auth import mint_token
-from shared.settings import Settings
 from shared.store.memory import MemoryStore
 
 T0 = datetime(2025, 1, 31, 9, 30, tzinfo=UTC)
 API = "?api-version=2018-08-31"
-SETTINGS = Settings()
+SETTINGS = ProvisioningSettings()
 CATALOG = load_catalog()
 _REGISTRY = EventRegistry(ActivationLinkIssued, LicensesAssigned, ActivationCompleted)
 
@@ -122,3 +123,9 @@ class Harness:
 
     async def events(self) -> list[Event]:
         return await drain(self.store)
+
+    async def stored(self, subscription_id: str) -> SaasSubscription | None:
+        """The subscription as the store holds it (its document, read back)."""
+        async with self.store.read_only() as tx:
+            document = await tx.collection(SaasSubscription.COLLECTION).get(subscription_id)
+        return None if document is None else SaasSubscription.model_validate(document)

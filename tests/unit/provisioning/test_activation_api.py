@@ -197,7 +197,7 @@ async def test_licenses_on_an_unsubscribed_subscription_are_a_bad_request() -> N
     h = Harness()
     event = purchase()
     await h.purchased(event)
-    async with h.store.unit_of_work() as uow:  # no cancel flow yet: set the state directly
+    async with h.store.transaction() as uow:  # no cancel flow yet: set the state directly
         docs = uow.collection("saas_subscriptions")
         doc = await docs.get(event.subject)
         assert doc is not None

@@ -48,6 +48,7 @@ async def test_resolve_without_a_usable_token_is_a_bad_request(token: str | None
     r = await h.client.post(f"{SUBS}/resolve{API}", headers=publisher_headers(**extra))
     assert r.status_code == 400
     assert r.json()["error"]["code"] == "BadRequest"
+    assert r.json()["error"]["target"] == "x-ms-marketplace-token"
 
 
 async def test_resolve_of_an_expired_token_is_a_bad_request() -> None:

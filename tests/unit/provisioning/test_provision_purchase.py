@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import urllib.parse
 from datetime import timedelta
+from decimal import Decimal
+
+import pytest
 
 from services.provisioning.adapters.purchase_tokens import PurchaseTokens
-from services.provisioning.adapters.repository import SubscriptionRepository
+from services.provisioning.entrypoints.consumers import provision_purchase
 from shared.events.ordering import SubscriptionPurchased
 from tests.unit.provisioning.support import (
     API,
@@ -24,8 +27,7 @@ async def test_purchase_creates_a_pending_subscription_with_everything_the_event
     event = purchase(quantity=7, reseller_mpn_id="1234567")
     await h.purchased(event)
 
-    async with h.store.unit_of_work() as uow:
-        stored = await SubscriptionRepository(uow).get(event.subject)
+    stored = await h.stored(event.subject)
     assert stored is not None
     assert stored.status == "PendingFulfillmentStart"
     assert (stored.quantity, stored.plan_id, stored.reseller_mpn_id) == (7, "standard", "1234567")
@@ -82,19 +84,24 @@ async def test_another_purchase_event_for_an_existing_subscription_changes_nothi
     path = f"/api/saas/subscriptions/{first.subject}{API}"
     r = await h.client.get(path, headers=publisher_headers())
     assert r.json()["quantity"] == 5
-    async with h.store.unit_of_work() as uow:
-        stored = await SubscriptionRepository(uow).get(first.subject)
+    stored = await h.stored(first.subject)
     assert stored is not None and stored.activation_link == issued.data.link
 
 
-async def test_purchase_of_an_unknown_publisher_is_dead_lettered() -> None:
-    h = Harness()
+def dead_letters(h: Harness) -> list[tuple[str, bytes, dict[str, str]]]:
+    """Binds a fake in place of the broker's dead-letter publish; returns what it caught."""
     dead: list[tuple[str, bytes, dict[str, str]]] = []
 
     async def capture(topic: str, payload: bytes, headers: dict[str, str]) -> None:
         dead.append((topic, payload, headers))
 
-    h.consumer.bind_dead_letter(capture)  # stands in for the broker's dead-letter publish
+    h.consumer.bind_dead_letter(capture)
+    return dead
+
+
+async def test_purchase_of_an_unknown_publisher_is_dead_lettered() -> None:
+    h = Harness()
+    dead = dead_letters(h)
     event: SubscriptionPurchased = purchase(publisher_id="nobody")
 
     assert await h.consumer.handle(event.to_bytes()) == "dead_lettered"
@@ -102,3 +109,30 @@ async def test_purchase_of_an_unknown_publisher_is_dead_lettered() -> None:
     assert [topic for topic, _, _ in dead] == ["ordering.subscriptions.dlq"]
     assert "nobody" in dead[0][2]["x-dlq-error"]
     assert await h.events() == []
+    assert await h.stored(event.subject) is None
+
+
+@pytest.mark.parametrize(
+    ("price", "currency"),
+    [(Decimal("10.001"), "USD"), (Decimal("10.5"), "JPY"), (Decimal(1), "XXQ")],
+)
+async def test_a_price_its_currency_cannot_hold_is_dead_lettered(
+    price: Decimal, currency: str
+) -> None:
+    h = Harness()
+    dead = dead_letters(h)
+    event = purchase(price_per_seat=price, currency=currency)
+
+    assert await h.consumer.handle(event.to_bytes()) == "dead_lettered"
+
+    assert "ValueError" in dead[0][2]["x-dlq-error"]
+    assert await h.stored(event.subject) is None
+    assert await h.events() == []
+
+
+def test_the_purchase_becomes_a_command_in_minor_units() -> None:
+    event = purchase(price_per_seat=Decimal("12.34"), auto_renew_enabled=False)
+    command = provision_purchase(event)
+    assert (command.subscription_id, command.price_per_seat_minor) == (event.subject, 1234)
+    assert (command.auto_renew, command.correlation_id) == (False, event.correlation_id)
+    assert command.customer_id == event.data.customer_id

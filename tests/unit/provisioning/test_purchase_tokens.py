@@ -13,6 +13,7 @@ from services.provisioning.adapters.purchase_tokens import (
     PurchaseTokens,
 )
 from shared.clock import FixedClock
+from shared.errors import RuleBroken
 
 SECRET = "unit-test-purchase-token-secret-of-40-bytes"
 T0 = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)  # far from the wall clock on purpose
@@ -84,3 +85,10 @@ def test_token_missing_the_publisher_claim_is_refused() -> None:
 def test_malformed_token_is_refused(garbage: str) -> None:
     with pytest.raises(InvalidPurchaseToken):
         tokens(FixedClock(T0)).verify(garbage)
+
+
+def test_an_invalid_token_is_a_broken_rule_naming_its_header() -> None:
+    with pytest.raises(RuleBroken) as refused:
+        tokens(FixedClock(T0)).verify("garbage")
+    assert isinstance(refused.value, InvalidPurchaseToken)
+    assert refused.value.target == "x-ms-marketplace-token"

@@ -15,7 +15,9 @@ from tests.unit.provisioning.support import API, Harness, publisher_headers, pur
 
 # Beside the repository (the repo is <root>/main, the spec <root>/shared/specs); never copied in.
 SPEC_PATH = Path(__file__).resolve().parents[4] / "shared" / "specs" / "saasapi.v2.json"
-EXTENSIONS = {("/saas/subscriptions/{subscriptionId}/licenses", "put")}  # CONTRACT.md
+EXTENSIONS = {
+    ("/saas/subscriptions/{subscriptionId}/licenses", "put")
+}  # services/provisioning/README.md
 SUBS = "/api/saas/subscriptions"
 
 

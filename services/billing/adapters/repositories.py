@@ -1,0 +1,39 @@
+"""Billing's aggregates in their store collections: the generic repository plus finders.
+
+Documents are each aggregate's own `model_dump(mode="json")`; ledger lines and
+invoices are insert only (`add` raises DuplicateKey on a second posting of an id).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.billing.domain.invoice import Invoice
+from services.billing.domain.ledger import LedgerLine
+from services.billing.domain.subscription import BilledSubscription
+from shared.service_layer import Repository
+
+
+class SubscriptionRepository(Repository[BilledSubscription]):
+    model = BilledSubscription
+
+
+class LedgerRepository(Repository[LedgerLine]):
+    model = LedgerLine
+
+    async def for_subscription(self, subscription_id: str) -> list[LedgerLine]:
+        """Every line of the subscription, in posting order."""
+        return await self._find(subscription_id=subscription_id)
+
+
+class InvoiceRepository(Repository[Invoice]):
+    model = Invoice
+
+    async def of_partner(
+        self, csp_partner_id: str, customer_id: str | None = None
+    ) -> list[Invoice]:
+        """The partner's documents (optionally one customer's), in issuing order."""
+        equals: dict[str, Any] = {"csp_partner_id": csp_partner_id}
+        if customer_id is not None:
+            equals["customer_id"] = customer_id
+        return await self._find(**equals)

@@ -1,0 +1,100 @@
+"""The read side of the publisher API: query types and their handlers.
+
+Each runs on the store's read side and never commits. A publisher sees only its own
+subscriptions: another publisher's is 403, an unknown one 404 (services/provisioning/
+README.md, "Publisher API choices").
+"""
+
+from __future__ import annotations
+
+from services.provisioning.adapters.purchase_tokens import PurchaseTokens
+from services.provisioning.domain.model import NotYourSubscription, SaasSubscription
+from services.provisioning.service_layer.unit_of_work import ProvisioningUnitOfWork
+from shared.catalog import Catalog, Plan
+from shared.errors import NotFound
+from shared.service_layer import Query
+
+
+class Resolve(Query):
+    token: str  # the purchase token from the activation link
+    publisher_id: str
+
+
+class ListSubscriptions(Query):
+    publisher_id: str
+
+
+class _OfSubscription(Query):
+    """About one subscription, on behalf of the publisher asking."""
+
+    subscription_id: str
+    publisher_id: str
+
+
+class GetSubscription(_OfSubscription):
+    pass
+
+
+class ListAvailablePlans(_OfSubscription):
+    plan_id: str | None = None  # only this plan, if given
+
+
+class ListOperations(_OfSubscription):
+    pass
+
+
+class GetOperation(_OfSubscription):
+    operation_id: str
+
+
+async def load_owned(
+    uow: ProvisioningUnitOfWork, subscription_id: str, publisher_id: str
+) -> SaasSubscription:
+    """The subscription, if it exists (else NotFound) and is the caller's (else Forbidden)."""
+    subscription = await uow.subscriptions.get(subscription_id)
+    if subscription is None:
+        raise NotFound(f"subscription {subscription_id} not found")
+    subscription.ensure_publisher(publisher_id)
+    return subscription
+
+
+async def resolve(
+    query: Resolve, uow: ProvisioningUnitOfWork, tokens: PurchaseTokens
+) -> SaasSubscription:
+    """A bad token is InvalidPurchaseToken (400), another publisher's 403, unknown 404."""
+    claims = tokens.verify(query.token)
+    if claims.publisher_id != query.publisher_id:
+        raise NotYourSubscription(claims.subscription_id)
+    return await load_owned(uow, claims.subscription_id, query.publisher_id)
+
+
+async def list_subscriptions(
+    query: ListSubscriptions, uow: ProvisioningUnitOfWork
+) -> list[SaasSubscription]:
+    return await uow.subscriptions.for_publisher(query.publisher_id)
+
+
+async def get_subscription(query: _OfSubscription, uow: ProvisioningUnitOfWork) -> SaasSubscription:
+    return await load_owned(uow, query.subscription_id, query.publisher_id)
+
+
+async def list_available_plans(
+    query: ListAvailablePlans, uow: ProvisioningUnitOfWork, catalog: Catalog
+) -> list[Plan]:
+    """The catalog plans of the subscription's offer (optionally just `plan_id`)."""
+    subscription = await get_subscription(query, uow)
+    offer = catalog.offer(subscription.offer_id)
+    plans = [] if offer is None else offer.plans
+    return [plan for plan in plans if query.plan_id is None or plan.plan_id == query.plan_id]
+
+
+async def list_operations(
+    query: ListOperations, uow: ProvisioningUnitOfWork
+) -> list[dict[str, str]]:
+    await get_subscription(query, uow)
+    return []  # no operation exists before seat and plan changes do
+
+
+async def get_operation(query: GetOperation, uow: ProvisioningUnitOfWork) -> None:
+    await get_subscription(query, uow)
+    raise NotFound(f"operation {query.operation_id} not found")

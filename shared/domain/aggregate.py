@@ -1,0 +1,65 @@
+"""Aggregates record what happened to them; the unit of work takes it from there.
+
+After cosmicpython's `domain/model.py` (`self.events.append(...)`): a method of an
+aggregate changes its state and records a domain event; it never emits, publishes
+or knows a wire format. The unit of work collects the recorded events of every
+aggregate it loaded or added and writes them to the outbox in the same commit.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+from shared.domain.record import Record
+
+
+class DomainEvent(Record):
+    """Past tense, plain data. Every event is about one subscription: its Kafka key."""
+
+    subscription_id: str
+
+
+# One order across all aggregates of a process: the unit of work writes the events of
+# several aggregates in the order they were recorded.
+_recorded = itertools.count()
+
+
+class Aggregate(BaseModel):
+    """A consistency boundary stored as one document under its `id`.
+
+    Mutable on purpose: methods check a rule, change the state, record an event.
+    `correlation_id`, where an aggregate has one, is the purchase that started it all;
+    events recorded here carry it unless the work was caused by an event that has one.
+    """
+
+    model_config = ConfigDict(validate_assignment=False, extra="ignore")
+    COLLECTION: ClassVar[str]  # where the repository keeps documents of this type
+
+    id: str
+    _events: list[tuple[int, DomainEvent]] = PrivateAttr(default_factory=list)
+
+    def record(self, event: DomainEvent) -> None:
+        self._events.append((next(_recorded), event))
+
+    @property
+    def events(self) -> list[DomainEvent]:
+        """Recorded and not yet taken by a commit, oldest first (tests read this)."""
+        return [event for _, event in self._events]
+
+    def take_events(self) -> list[tuple[int, DomainEvent]]:
+        """For the unit of work: the recorded events with their global order, once."""
+        taken, self._events = self._events, []
+        return taken
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy starts with no recorded events: they belong to the original."""
+        copy = super().model_copy(update=update, deep=deep)
+        copy._events = []
+        return copy
+
+    def document(self) -> dict[str, object]:
+        return self.model_dump(mode="json")

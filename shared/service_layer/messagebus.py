@@ -1,0 +1,96 @@
+"""The message bus: the one way into a service's use cases.
+
+After cosmicpython's `service_layer/messagebus.py` and `bootstrap.py`: HTTP routes and
+event consumers turn what they received into a command (a change) or a query (a
+read) and hand it here. The bus opens the unit of work, runs the one handler
+registered for that message type and, for a command, commits. A consumer passes its
+inbox entry too, so the inbox row, the state change and the outbox rows are one
+transaction. Handlers are plain `async def handle(message, uow, **dependencies)`;
+dependencies (catalog, token signer, clock) are bound by parameter name when the
+bus is built, so a missing one fails at start, not on the first request.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from shared.domain.record import Record
+from shared.service_layer.unit_of_work import Cause, UnitOfWork
+
+
+class Command(Record):
+    """Imperative: a change a caller asks for (`Checkout`, `AssignLicenses`)."""
+
+
+class Query(Record):
+    """A read: runs on the store's read side and never commits."""
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    consumer: str
+    event_id: str
+
+
+class AlreadyHandled:
+    """What `handle` returns for an event the consumer's inbox has seen."""
+
+    def __repr__(self) -> str:
+        return "ALREADY_HANDLED"
+
+
+ALREADY_HANDLED = AlreadyHandled()
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, cause: Cause | None, read_only: bool) -> UnitOfWork: ...
+
+
+class MessageBus:
+    def __init__(
+        self,
+        *,
+        unit_of_work: UnitOfWorkFactory,
+        handlers: Mapping[type[Command | Query], Handler],
+        dependencies: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._unit_of_work = unit_of_work
+        deps = dict(dependencies or {})
+        self._handlers = {kind: _inject(handler, deps) for kind, handler in handlers.items()}
+
+    def handles(self, kind: type[Command | Query]) -> bool:
+        return kind in self._handlers
+
+    async def handle(
+        self,
+        message: Command | Query,
+        *,
+        cause: Cause | None = None,
+        inbox: InboxEntry | None = None,
+    ) -> Any:
+        handler = self._handlers.get(type(message))
+        if handler is None:
+            raise TypeError(f"no handler registered for {type(message).__name__}")
+        reads = isinstance(message, Query)
+        async with self._unit_of_work(cause=cause, read_only=reads) as uow:
+            if inbox is not None and not await uow.record_inbox(inbox.consumer, inbox.event_id):
+                return ALREADY_HANDLED
+            result = await handler(message, uow)
+            if not reads:
+                await uow.commit()
+        return result
+
+
+def _inject(handler: Handler, dependencies: Mapping[str, Any]) -> Handler:
+    """Bind every parameter after (message, uow) from `dependencies` by its name."""
+    wanted = list(inspect.signature(handler).parameters)[2:]
+    missing = [name for name in wanted if name not in dependencies]
+    if missing:
+        raise TypeError(f"{handler.__qualname__} needs {', '.join(missing)}: not provided")
+    return functools.partial(handler, **{name: dependencies[name] for name in wanted})

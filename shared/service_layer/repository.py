@@ -1,0 +1,46 @@
+"""Aggregates in and out of one store collection, inside the current unit of work.
+
+One generic repository serves every aggregate of every service: documents are the
+aggregate's own `model_dump(mode="json")`, so there are no hand-written mappers. A
+repository remembers what it handed out; the unit of work saves the ones that changed
+and collects their events at commit (cosmicpython's `seen`), so no use case calls
+`save` or `emit`. Subclasses add finders (`list_for_customer`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from shared.domain.aggregate import Aggregate
+
+if TYPE_CHECKING:
+    from shared.service_layer.unit_of_work import UnitOfWork
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class Repository(Generic[A]):
+    model: ClassVar[type[Aggregate]]
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._docs = uow.transaction.collection(self.model.COLLECTION)
+
+    async def add(self, aggregate: A) -> A:
+        """A new aggregate; raises shared.store.port.DuplicateKey when the id exists."""
+        document = aggregate.document()
+        await self._docs.insert(aggregate.id, document)
+        self._uow.track(aggregate, document)
+        return aggregate
+
+    async def get(self, key: str) -> A | None:
+        document = await self._docs.get(key)
+        return None if document is None else self._loaded(document)
+
+    async def _find(self, **equals: Any) -> list[A]:
+        """Documents whose top-level fields equal these values, in insertion order."""
+        return [self._loaded(doc) for doc in await self._docs.find(**equals)]
+
+    def _loaded(self, document: dict[str, Any]) -> A:
+        aggregate: A = self.model.model_validate(document)  # type: ignore[assignment]
+        return self._uow.track(aggregate, document)

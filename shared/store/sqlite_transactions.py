@@ -1,0 +1,179 @@
+"""The SQLite transactions (writer and read-only) and their document collections."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+import aiosqlite
+
+from shared.store.port import (
+    Collection,
+    Document,
+    DuplicateKey,
+    OutboxMessage,
+    Transaction,
+    encode_document,
+)
+from shared.store.sqlite_sql import (
+    _INSERT_DOC,
+    _PUT_DOC,
+    _iso,
+    _rollback_quietly,
+    _run,
+    _where_equals,
+)
+
+if TYPE_CHECKING:
+    from shared.store.sqlite import SqliteStore
+
+
+class _SqliteTransaction(Transaction):
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+        self._conn: aiosqlite.Connection | None = None  # set while the transaction is open
+        self._outbox: list[tuple[str, str, bytes, str]] = []
+        self._finished = False
+
+    async def __aenter__(self) -> Transaction:
+        await self._connection()
+        return self
+
+    async def _connection(self) -> aiosqlite.Connection:
+        """The transaction, begun on first use."""
+        if self._finished:
+            raise RuntimeError("transaction already committed or rolled back")
+        if self._conn is None:
+            self._conn = await self._begin()
+        return self._conn
+
+    async def _begin(self) -> aiosqlite.Connection:
+        return await self._store._begin()  # takes the writer lock
+
+    def _release(self) -> None:
+        self._store._writer.release()
+
+    def collection(self, name: str) -> Collection:
+        return _SqliteCollection(self, name)
+
+    def add_outbox(self, message: OutboxMessage) -> None:
+        if self._finished:
+            raise RuntimeError("transaction already committed or rolled back")
+        # Buffered and written at commit: this method is sync and cannot await the lock.
+        headers = json.dumps(message.headers)
+        self._outbox.append((message.topic, message.key, bytes(message.payload), headers))
+
+    async def record_inbox(self, consumer: str, event_id: str) -> bool:
+        changed = await _run(
+            await self._connection(),
+            "INSERT INTO inbox (consumer, event_id, recorded_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (consumer, event_id) DO NOTHING",
+            (consumer, event_id, _iso(self._store.clock.system_now())),
+        )
+        return changed == 1
+
+    async def next_number(self, sequence: str) -> int:
+        rows = await (await self._connection()).execute_fetchall(
+            "INSERT INTO sequences (name, value) VALUES (?, 1)"
+            " ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value",
+            (sequence,),
+        )
+        return int(list(rows)[0][0])
+
+    async def commit(self) -> None:
+        added = bool(self._outbox)
+        if self._conn is None and not added and not self._finished:
+            self._finish()  # nothing was read or written: no transaction to pay for
+            return
+        conn = await self._connection()
+        try:
+            if added:
+                created_at = _iso(self._store.clock.system_now())
+                await conn.executemany(
+                    "INSERT INTO outbox (topic, key, payload, headers, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [(*row, created_at) for row in self._outbox],
+                )
+            await _run(conn, "COMMIT")
+        except BaseException:
+            await _rollback_quietly(conn)
+            raise
+        finally:
+            self._finish()
+        if added:
+            self._store._notify_outbox()
+
+    async def rollback(self) -> None:
+        if self._finished:
+            return
+        try:
+            if self._conn is not None:
+                await _rollback_quietly(self._conn)
+        finally:
+            self._finish()
+
+    def _finish(self) -> None:
+        self._finished = True
+        self._outbox = []
+        if self._conn is not None:
+            self._conn = None
+            self._release()
+
+
+class _SqliteReadTransaction(_SqliteTransaction):
+    """Queries on the reader connection: no outbox, inbox or counters, and the
+    connection itself refuses writes (`PRAGMA query_only`)."""
+
+    async def _begin(self) -> aiosqlite.Connection:
+        return await self._store._begin_read()  # takes the reader lock
+
+    def _release(self) -> None:
+        self._store._reader_lock.release()
+
+    def add_outbox(self, message: OutboxMessage) -> None:
+        raise RuntimeError("a read-only transaction cannot emit events")
+
+    async def record_inbox(self, consumer: str, event_id: str) -> bool:
+        raise RuntimeError("a read-only transaction cannot record the inbox")
+
+    async def next_number(self, sequence: str) -> int:
+        raise RuntimeError("a read-only transaction cannot take numbers")
+
+
+class _SqliteCollection(Collection):
+    def __init__(self, uow: _SqliteTransaction, name: str) -> None:
+        self._uow = uow
+        self._name = name
+
+    async def get(self, key: str) -> Document | None:
+        conn = await self._uow._connection()
+        rows = list(
+            await conn.execute_fetchall(
+                "SELECT data FROM documents WHERE collection = ? AND key = ?", (self._name, key)
+            )
+        )
+        return json.loads(rows[0][0]) if rows else None
+
+    async def insert(self, key: str, doc: Document) -> None:
+        data = encode_document(doc)
+        conn = await self._uow._connection()
+        try:
+            await _run(conn, _INSERT_DOC, (self._name, key, self._name, data))
+        except sqlite3.IntegrityError as error:
+            # Only this statement is undone; the transaction stays usable.
+            raise DuplicateKey(f"{self._name}/{key}") from error
+
+    async def put(self, key: str, doc: Document) -> None:
+        data = encode_document(doc)
+        conn = await self._uow._connection()
+        await _run(conn, _PUT_DOC, (self._name, key, self._name, data))
+
+    async def find(self, **equals: Any) -> list[Document]:
+        where, params = _where_equals(equals)
+        conn = await self._uow._connection()
+        rows = await conn.execute_fetchall(
+            f"SELECT data FROM documents WHERE collection = ?{where} ORDER BY seq",
+            (self._name, *params),
+        )
+        return [json.loads(row[0]) for row in rows]
