@@ -22,7 +22,7 @@ from services.billing.settings import BillingSettings
 from services.ordering.settings import OrderingSettings
 from services.provisioning.settings import ProvisioningSettings
 from shared.catalog import load_catalog
-from shared.http.auth import mint_token
+from shared.http.auth import DEV_TOKEN_TTL, mint_token
 from shared.messaging.embedded_broker import broker_command
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
 
@@ -55,7 +55,7 @@ class SystemSettings:
 
     @property
     def common(self) -> ServiceSettings:
-        """Host, data dir, JWT secret: every service reads them from the same variables."""
+        """Host, data dir, identity: every service reads them from the same variables."""
         return self.billing
 
 
@@ -79,6 +79,14 @@ def banner(settings: SystemSettings, bootstrap: str, embedded: bool) -> str:
         f"  billing       http://{host}:{billing}/v1   (invoices)",
         f"  data dir      {common.csp_data_dir.resolve()}",
     ]
+    if common.uses_jwks:  # tokens come from the issuer: an HS256 one would be refused
+        lines += [
+            f"  API tokens    RS256 from {common.csp_jwt_issuer} "
+            f"(audience {common.csp_jwt_audience}, keys {common.csp_jwks_url})",
+            "",
+            "Ctrl-C stops everything.",
+        ]
+        return "\n".join(lines)
     if common.csp_jwt_secret == DEV_JWT_SECRET:
         lines.append(f"  dev JWT secret (HS256): {DEV_JWT_SECRET}")
     else:
@@ -86,7 +94,7 @@ def banner(settings: SystemSettings, bootstrap: str, embedded: bool) -> str:
     secret = common.csp_jwt_secret
     lines += [
         "",
-        "Dev tokens (valid 30 days):",
+        f"Dev tokens (valid {DEV_TOKEN_TTL.days} days):",
         f"  partner GlobalAdmin ({DEV_PARTNER['partnerId']}):",
         f"    export PARTNER_TOKEN={mint_token(secret, DEV_PARTNER)}",
     ]

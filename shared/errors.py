@@ -35,3 +35,7 @@ class Conflict(Problem):
 
 class Unauthorized(Problem):
     """No valid identity at all (HTTP 401)."""
+
+
+class Unavailable(Problem):
+    """Something this depends on cannot answer now; retrying later may work (HTTP 503)."""

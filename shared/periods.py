@@ -1,8 +1,14 @@
-"""Calendar arithmetic for terms and billing periods (ISO 8601 durations)."""
+"""Calendar arithmetic for terms and billing periods (ISO 8601 durations).
+
+Terms and billing periods are half-open intervals of instants, [start, end) with
+end = add(start, duration): the next one starts where the last ended, so they tile
+with no gap and no overlap. Only what people read (a partner's commitment end date,
+an invoice line) names the last day, `last_day(end)`.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import isodate
 from dateutil.relativedelta import relativedelta
@@ -28,6 +34,7 @@ def add(start: datetime, duration: str) -> datetime:
     return start + parse_duration(duration)
 
 
-def inclusive_end(start: datetime, duration: str) -> datetime:
-    """Last day of a term or period: start + duration - 1 day."""
-    return add(start, duration) - timedelta(days=1)
+def last_day(end: datetime) -> date:
+    """The last day of a term or period ending (exclusively) at `end`, as a date:
+    a term from 2026-11-23 ends at 2026-12-23 and its last day is 2026-12-22."""
+    return (end - timedelta(days=1)).date()

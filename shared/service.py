@@ -17,7 +17,7 @@ from fastapi import APIRouter, FastAPI
 
 from shared.clock import Clock
 from shared.http.app import create_service_app
-from shared.http.auth import Authenticator
+from shared.http.auth import Authenticator, verifier_for
 from shared.messaging.consumer import ConsumerGroup
 from shared.messaging.kafka import make_broker
 from shared.messaging.mapping import EventMapping
@@ -81,7 +81,7 @@ def assemble_service(
     """`dependencies` (catalog, token signer) are bound to the handlers by name."""
     clock = clock if clock is not None else Clock()
     store = store if store is not None else SqliteStore(settings.store_path(), clock=clock)
-    auth = Authenticator(settings.csp_jwt_secret)
+    auth = Authenticator(verifier_for(settings))
     test_clock = None
     if settings.csp_test_clock:
         test_clock = TestClock(definition.name, clock, can_advance=definition.advances_test_clock)

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import ClassVar, Self
+from urllib.parse import urlparse
 
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.catalog import Catalog, load_catalog
 
-# Documented dev defaults: printed by `make run`, refused when CSP_ENV=production.
+# The documented dev secret of HS256 tokens, printed by `make run`. Production never
+# reads it: it accepts only the OIDC issuer's RS256 tokens (JWKS_SETTINGS).
 DEV_JWT_SECRET = "csp-dev-jwt-secret-not-for-production"
 MIN_SECRET_BYTES = 32  # RFC 7518 3.2 for HS256
+# The OIDC issuer whose RS256 tokens production accepts: all three or none.
+JWKS_SETTINGS = ("csp_jwks_url", "csp_jwt_issuer", "csp_jwt_audience")
 
 
 class InsecureConfiguration(RuntimeError):
@@ -46,6 +50,12 @@ class ServiceSettings(BaseSettings):
     kafka_fetch_max_wait_ms: int = Field(default=50, ge=1, le=5000)
     csp_host: str = "127.0.0.1"
     csp_data_dir: Path = Path("data")
+    # Identity. Production: RS256 tokens of an OIDC issuer, keys from its JWKS URL,
+    # issuer and audience checked. Development and tests: HS256 with the secret, used
+    # only while CSP_JWKS_URL is unset.
+    csp_jwks_url: str | None = None
+    csp_jwt_issuer: str | None = None
+    csp_jwt_audience: str | None = None
     csp_jwt_secret: str = DEV_JWT_SECRET
     # How long sent outbox rows and inbox records are kept; must exceed the topics'
     # retention so a late redelivery is still recognised.
@@ -64,15 +74,41 @@ class ServiceSettings(BaseSettings):
     def store_path(self) -> Path:
         return self.csp_data_dir / f"{self.SERVICE}.sqlite3"
 
+    @property
+    def uses_jwks(self) -> bool:
+        """Tokens are verified with the OIDC issuer's keys, not the HS256 secret."""
+        return bool(self.csp_jwks_url)
+
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_production(self) -> Self:
         if self.is_production:
             self.refuse_insecure()
+        else:
+            self._refuse_half_an_issuer()
         return self
+
+    def _refuse_half_an_issuer(self) -> None:
+        """In any mode: the JWKS settings come together, with an http(s) URL."""
+        missing = [name.upper() for name in JWKS_SETTINGS if not getattr(self, name)]
+        if missing and len(missing) < len(JWKS_SETTINGS):
+            raise InsecureConfiguration(
+                "CSP_JWKS_URL, CSP_JWT_ISSUER and CSP_JWT_AUDIENCE go together; missing: "
+                + ", ".join(missing)
+            )
+        if self.csp_jwks_url and urlparse(self.csp_jwks_url).scheme not in ("http", "https"):
+            raise InsecureConfiguration("CSP_JWKS_URL must be an http(s) URL")
 
     def refuse_insecure(self) -> None:
         """Production only; a subclass that adds a secret extends it."""
-        refuse_weak_secret("csp_jwt_secret", self.csp_jwt_secret, DEV_JWT_SECRET)
+        # The production rule: RS256 tokens of an OIDC issuer, never the HS256 secret.
+        missing = [name.upper() for name in JWKS_SETTINGS if not getattr(self, name)]
+        if missing:
+            raise InsecureConfiguration(
+                "production verifies RS256 tokens from an OIDC issuer: set CSP_JWKS_URL, "
+                "CSP_JWT_ISSUER and CSP_JWT_AUDIENCE (missing: " + ", ".join(missing) + ")"
+            )
+        if urlparse(self.csp_jwks_url or "").scheme != "https":
+            raise InsecureConfiguration("CSP_JWKS_URL must be an https:// URL in production")
         if self.csp_test_clock:
             raise InsecureConfiguration("CSP_TEST_CLOCK must never be on in production")
 

@@ -53,5 +53,11 @@ def build_app(
     )
     catalog = catalog if catalog is not None else settings.catalog()
     return assemble_service(
-        DEFINITION, settings, store=store, clock=clock, catalog=catalog, tokens=tokens
+        DEFINITION,
+        settings,
+        store=store,
+        clock=clock,
+        catalog=catalog,
+        tokens=tokens,
+        page_size=settings.csp_publisher_page_size,
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
+
 from shared.settings import CatalogSettings, refuse_weak_secret
 
 DEV_PURCHASE_TOKEN_SECRET = "csp-dev-purchase-token-secret-not-for-production"
@@ -17,6 +19,8 @@ class ProvisioningSettings(CatalogSettings):
     csp_purchase_token_secret: str = DEV_PURCHASE_TOKEN_SECRET
     # ISO 8601. Longer than Microsoft's hour: the CSP partner hands the link on.
     csp_purchase_token_ttl: str = "P7D"
+    # Subscriptions per page of the publisher's list (`@nextLink` to the next one).
+    csp_publisher_page_size: int = Field(default=100, ge=1, le=1000)
 
     @property
     def port(self) -> int:

@@ -21,7 +21,7 @@ class ChargePostedData(CamelModel):
     amount: Decimal  # negative for credits
     currency: str
     period_start: datetime
-    period_end: datetime
+    period_end: datetime  # exclusive: the period is [period_start, period_end)
     invoice_id: str
 
 

@@ -52,7 +52,7 @@ class ActivationCompletedData(CamelModel):
     price_per_seat: Decimal
     auto_renew_enabled: bool
     term_start: datetime
-    term_end: datetime  # start + term - 1 day
+    term_end: datetime  # start + term, exclusive: the term is [term_start, term_end)
 
 
 class ActivationCompleted(Event):

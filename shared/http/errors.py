@@ -15,7 +15,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.errors import Conflict, Forbidden, NotFound, Problem, RuleBroken, Unauthorized
+from shared.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Problem,
+    RuleBroken,
+    Unauthorized,
+    Unavailable,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -27,6 +35,7 @@ STATUS: dict[type[Problem], tuple[int, str]] = {
     Forbidden: (403, "Forbidden"),
     NotFound: (404, "NotFound"),
     Conflict: (409, "Conflict"),
+    Unavailable: (503, "ServiceUnavailable"),
 }
 
 

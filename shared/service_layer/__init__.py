@@ -7,6 +7,7 @@ from shared.service_layer.messagebus import (
     MessageBus,
     Query,
 )
+from shared.service_layer.paging import Paged, PageRequest, page_of
 from shared.service_layer.repository import Repository
 from shared.service_layer.unit_of_work import Cause, UnitOfWork
 
@@ -16,7 +17,10 @@ __all__ = [
     "Command",
     "InboxEntry",
     "MessageBus",
+    "PageRequest",
+    "Paged",
     "Query",
     "Repository",
     "UnitOfWork",
+    "page_of",
 ]

@@ -4,7 +4,8 @@ One generic repository serves every aggregate of every service: documents are th
 aggregate's own `model_dump(mode="json")`, so there are no hand-written mappers. A
 repository remembers what it handed out; the unit of work saves the ones that changed
 and collects their events at commit (cosmicpython's `seen`), so no use case calls
-`save` or `emit`. Subclasses add finders (`list_for_customer`).
+`save` or `emit`. Subclasses add finders (`for_subscription`), and paged ones
+through `_find_page` (`page_for_customer`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from shared.domain.aggregate import Aggregate
+from shared.service_layer.paging import Paged, PageRequest
 
 if TYPE_CHECKING:
     from shared.service_layer.unit_of_work import UnitOfWork
@@ -40,6 +42,16 @@ class Repository(Generic[A]):
     async def _find(self, **equals: Any) -> list[A]:
         """Documents whose top-level fields equal these values, in insertion order."""
         return [self._loaded(doc) for doc in await self._docs.find(**equals)]
+
+    async def _find_page(
+        self, page: PageRequest, *, descending: bool = False, **equals: Any
+    ) -> Paged[A]:
+        """One page of `_find` (newest first if `descending`); `Paged.next` is the store's
+        cursor (an insertion sequence) for the next page."""
+        documents, cursor = await self._docs.find_page(
+            page.size, page.after, descending=descending, **equals
+        )
+        return Paged([self._loaded(doc) for doc in documents], cursor)
 
     def _loaded(self, document: dict[str, Any]) -> A:
         aggregate: A = self.model.model_validate(document)  # type: ignore[assignment]

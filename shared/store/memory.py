@@ -10,8 +10,10 @@ machinery time (`Clock.system_now`).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 from shared.clock import Clock
@@ -43,6 +45,11 @@ def _check_find(equals: dict[str, Any]) -> None:
             raise TypeError(f"find compares str, int, float, bool or None, got {kind}")
 
 
+def _check_limit(limit: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"a page holds at least one document, got limit={limit!r}")
+
+
 def _field_equals(value: Any, wanted: Any) -> bool:
     """`find` equality as SQLite's JSON functions see it: True is not 1, None is missing."""
     if wanted is None:
@@ -65,10 +72,11 @@ class _OutboxRow:
 
 @dataclass
 class _State:
-    """Everything a rollback must restore. Documents: collection -> key -> JSON text;
-    dicts keep insertion order and replacing a value keeps its position."""
+    """Everything a rollback must restore. Documents: collection -> key -> (insertion
+    sequence, JSON text); dicts keep insertion order and replacing a value keeps its
+    position, and its sequence, as SQLite's `seq` column does."""
 
-    documents: dict[str, dict[str, str]]
+    documents: dict[str, dict[str, tuple[int, str]]]
     outbox: list[_OutboxRow]
     inbox: dict[tuple[str, str], datetime]  # -> recorded at
     sequences: dict[str, int]
@@ -232,28 +240,53 @@ class _MemoryCollection(Collection):
         self._uow = uow
         self._name = name
 
-    async def _docs(self) -> dict[str, str]:
+    async def _docs(self) -> dict[str, tuple[int, str]]:
         return (await self._uow._begin()).documents.setdefault(self._name, {})
 
     async def get(self, key: str) -> Document | None:
-        raw = (await self._docs()).get(key)
-        return None if raw is None else json.loads(raw)
+        found = (await self._docs()).get(key)
+        return None if found is None else json.loads(found[1])
 
     async def insert(self, key: str, doc: Document) -> None:
         raw, docs = encode_document(doc), await self._docs()
         if key in docs:
             raise DuplicateKey(f"{self._name}/{key}")
-        docs[key] = raw
+        docs[key] = (_next_seq(docs), raw)
 
     async def put(self, key: str, doc: Document) -> None:
         raw, docs = encode_document(doc), await self._docs()
-        docs[key] = raw
+        seq = docs[key][0] if key in docs else _next_seq(docs)
+        docs[key] = (seq, raw)
 
     async def find(self, **equals: Any) -> list[Document]:
         _check_find(equals)
-        found = []
-        for raw in (await self._docs()).values():
-            doc = json.loads(raw)
-            if all(_field_equals(doc.get(name), wanted) for name, wanted in equals.items()):
-                found.append(doc)
-        return found
+        return [doc for _, doc in _matching((await self._docs()).values(), equals)]
+
+    async def find_page(
+        self, limit: int, after: int | None = None, *, descending: bool = False, **equals: Any
+    ) -> tuple[list[Document], int | None]:
+        _check_limit(limit)
+        _check_find(equals)
+        rows = (await self._docs()).values()
+        ordered = reversed(rows) if descending else iter(rows)
+        if after is not None:
+            ordered = (r for r in ordered if (r[0] < after if descending else r[0] > after))
+        page = list(islice(_matching(ordered, equals), limit + 1))
+        more = len(page) > limit
+        page = page[:limit]
+        return [doc for _, doc in page], (page[-1][0] if more else None)
+
+
+def _next_seq(docs: dict[str, tuple[int, str]]) -> int:
+    """Like SQLite's MAX(seq) + 1: nothing is deleted, so the last inserted is the max."""
+    return next(reversed(docs.values()))[0] + 1 if docs else 1
+
+
+def _matching(
+    rows: Iterable[tuple[int, str]], equals: dict[str, Any]
+) -> Iterator[tuple[int, Document]]:
+    """(sequence, document) of the rows whose fields equal `equals`, in the given order."""
+    for seq, raw in rows:
+        doc = json.loads(raw)
+        if all(_field_equals(doc.get(name), wanted) for name, wanted in equals.items()):
+            yield seq, doc

@@ -2,7 +2,8 @@
 
 One transaction holds a service's documents, the outbox rows it emits and the
 inbox rows of the events it consumed (one transaction per message). Adapters:
-`memory` (fake for unit tests), `sqlite` (embedded default). Both pass `tests/contract/test_store_contract.py`.
+`memory` (fake for unit tests), `sqlite` (embedded default). Both pass the one contract
+suite in `tests/contract` (documents, paging, outbox).
 
 Documents are JSON-able dicts keyed by a string id inside named collections, so
 each service's typed repositories stay thin and the adapters stay generic.
@@ -71,6 +72,20 @@ class Collection(abc.ABC):
     @abc.abstractmethod
     async def find(self, **equals: Any) -> list[Document]:
         """Documents whose top-level fields equal the given values, in insertion order."""
+
+    @abc.abstractmethod
+    async def find_page(
+        self, limit: int, after: int | None = None, *, descending: bool = False, **equals: Any
+    ) -> tuple[list[Document], int | None]:
+        """One page of `find`: at most `limit` (>= 1) documents, in insertion order (newest
+        first if `descending`), and the cursor of the next page, None on the last one.
+
+        The cursor is the insertion sequence of the page's last document, so a page starts
+        right after it (before it, descending): pages tile the result with no duplicate
+        and no gap whatever is written between them, a replaced document keeps its place,
+        and a document inserted later shows up on a later page of an ascending walk (a
+        descending walk has passed its place already: it heads the next walk).
+        """
 
 
 class Transaction(abc.ABC):

@@ -177,3 +177,27 @@ class _SqliteCollection(Collection):
             (self._name, *params),
         )
         return [json.loads(row[0]) for row in rows]
+
+    async def find_page(
+        self, limit: int, after: int | None = None, *, descending: bool = False, **equals: Any
+    ) -> tuple[list[Document], int | None]:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"a page holds at least one document, got limit={limit!r}")
+        where, params = _where_equals(equals)
+        # (collection, seq) is the index `documents_by_seq`: the range and the order both
+        # come from it; the JSON filters are checked on the rows it walks.
+        if after is not None:
+            where = (" AND seq < ?" if descending else " AND seq > ?") + where
+            params = [after, *params]
+        order = "DESC" if descending else "ASC"
+        conn = await self._uow._connection()
+        rows = list(
+            await conn.execute_fetchall(
+                f"SELECT seq, data FROM documents WHERE collection = ?{where}"
+                f" ORDER BY seq {order} LIMIT ?",
+                (self._name, *params, limit + 1),
+            )
+        )
+        page = rows[:limit]
+        cursor = int(page[-1][0]) if len(rows) > limit else None
+        return [json.loads(data) for _, data in page], cursor

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 
 import pytest
 
+from shared.periods import add
 from tests.e2e.actors import Partner, Publisher
 from tests.e2e.conftest import System
 from tests.support.polling import eventually
@@ -81,12 +83,17 @@ async def test_link_then_licenses_then_activation_makes_the_subscription_active_
 
     active = await partner.wait_for_subscription(cid, sid, is_active, "active")
     assert active["actionNeeded"] is False
-    assert active["effectiveStartDate"] and active["commitmentEndDate"]
+    term_start = datetime.fromisoformat(active["effectiveStartDate"])
+    term_end = add(term_start, "P1M")  # exclusive
+    assert active["commitmentEndDate"] == (term_end - timedelta(days=1)).date().isoformat()
 
     charges = await one_charge(partner, cid, sid)
     assert charges["totalCount"] == 1
     charge = charges["items"][0]
     assert (charge["type"], charge["amount"], charge["currency"]) == ("charge", "50.00", "USD")
+    # a monthly-billed P1M term: the one period is the whole half-open term
+    assert datetime.fromisoformat(charge["periodStart"]) == term_start
+    assert datetime.fromisoformat(charge["periodEnd"]) == term_end
     assert charges["balance"] == "50.00"
 
     invoice = (await partner.billing.get(f"/v1/invoices/{charge['invoiceId']}")).json()

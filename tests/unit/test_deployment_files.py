@@ -1,5 +1,6 @@
-"""docker-compose.yml stays a production deployment: real Kafka, secrets required, and
-each service's environment passes that service's own production checks."""
+"""docker-compose.yml stays a production deployment: real Kafka, the OIDC issuer and
+secrets required, and each service's environment passes that service's own production
+checks."""
 
 from __future__ import annotations
 
@@ -22,6 +23,12 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
     "billing": BillingSettings,
 }
 REQUIRED = re.compile(r"^\$\{(\w+):\?.*\}$")  # ${NAME:?message}: compose refuses if unset
+# What an operator would export for the required variables; a real 40-byte secret else.
+OPERATOR = {
+    "CSP_JWKS_URL": "https://login.example/tenant/discovery/v2.0/keys",
+    "CSP_JWT_ISSUER": "https://login.example/tenant/v2.0",
+    "CSP_JWT_AUDIENCE": "api://csp-marketplace",
+}
 
 
 def compose() -> dict:
@@ -37,8 +44,11 @@ def test_compose_runs_kafka_and_each_service_in_production_mode() -> None:
         env = service["environment"]
         assert env["CSP_ENV"] == "production"
         assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
-        # compose refuses to start without a real secret instead of falling back
-        assert env["CSP_JWT_SECRET"].startswith("${CSP_JWT_SECRET:?")
+        # compose refuses to start without the OIDC issuer instead of falling back;
+        # production never reads the HS256 secret of development
+        for name in ("CSP_JWKS_URL", "CSP_JWT_ISSUER", "CSP_JWT_AUDIENCE"):
+            assert env[name].startswith("${" + name + ":?")
+        assert "CSP_JWT_SECRET" not in env
     provisioning = services["provisioning"]["environment"]
     assert provisioning["CSP_PURCHASE_TOKEN_SECRET"].startswith("${CSP_PURCHASE_TOKEN_SECRET:?")
 
@@ -48,7 +58,7 @@ def test_each_service_environment_passes_its_own_production_checks(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = {
-        key: "r" * 40 if REQUIRED.match(str(value)) else str(value)  # a real 40-byte secret
+        key: OPERATOR.get(key, "r" * 40) if REQUIRED.match(str(value)) else str(value)
         for key, value in compose()["services"][name]["environment"].items()
     }
     for key in list(os.environ):
@@ -59,7 +69,7 @@ def test_each_service_environment_passes_its_own_production_checks(
 
     settings = SETTINGS[name].load()  # a refusal would exit here
 
-    assert settings.is_production
+    assert settings.is_production and settings.uses_jwks
     assert settings.port == int(env[f"CSP_{name.upper()}_PORT"])
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import timedelta
 
+import jwt
 import pytest
 
 from services.launcher import SystemSettings, banner
-from shared.http.auth import PartnerUser, PublisherClient, decode_principal
+from shared.http.auth import DEV_TOKEN_TTL, PartnerUser, PublisherClient, decode_principal
 from shared.settings import DEV_JWT_SECRET
 
 
@@ -56,3 +58,25 @@ def test_a_custom_secret_is_never_printed() -> None:
     assert "embedded" not in text
     tokens = dict(re.findall(r"export (\w+)=(\S+)", text))
     assert isinstance(decode_principal(tokens["PARTNER_TOKEN"], secret), PartnerUser)
+
+
+def test_the_dev_tokens_expire_after_thirty_days() -> None:
+    """Long enough for a working month, but finite: each carries iat and exp."""
+    text = banner(SystemSettings.load(), "127.0.0.1:9092", embedded=True)
+    assert f"valid {DEV_TOKEN_TTL.days} days" in text
+    for token in dict(re.findall(r"export (\w+)=(\S+)", text)).values():
+        claims = jwt.decode(token, DEV_JWT_SECRET, algorithms=["HS256"])
+        assert claims["exp"] - claims["iat"] == timedelta(days=30).total_seconds()
+
+
+def test_with_an_oidc_issuer_no_hs256_token_or_secret_is_printed() -> None:
+    """Its tokens come from the issuer; an HS256 one would be refused."""
+    issuer = {
+        "csp_jwks_url": "https://login.example/keys",
+        "csp_jwt_issuer": "https://login.example/",
+        "csp_jwt_audience": "api://csp",
+    }
+    text = banner(SystemSettings.of(**issuer), "kafka:9092", embedded=False)
+    assert "export" not in text
+    assert DEV_JWT_SECRET not in text
+    assert "RS256 from https://login.example/" in text

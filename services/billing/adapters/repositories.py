@@ -11,7 +11,7 @@ from typing import Any
 from services.billing.domain.invoice import Invoice
 from services.billing.domain.ledger import LedgerLine
 from services.billing.domain.subscription import BilledSubscription
-from shared.service_layer import Repository
+from shared.service_layer import Paged, PageRequest, Repository
 
 
 class SubscriptionRepository(Repository[BilledSubscription]):
@@ -37,3 +37,17 @@ class InvoiceRepository(Repository[Invoice]):
         if customer_id is not None:
             equals["customer_id"] = customer_id
         return await self._find(**equals)
+
+    async def page_of_partner(
+        self, csp_partner_id: str, customer_id: str | None, page: PageRequest
+    ) -> Paged[Invoice]:
+        """The partner's documents (optionally one customer's), newest first: issuedAt
+        descending, then number descending (`newest_first`). That is the reverse of
+        issuing order, the store's insertion order: a document is stamped with the
+        business time and numbered inside its unit of work, which holds the store's
+        single writer from its start, and business time never goes back. So the store
+        pages it (descending), with no sort across pages."""
+        equals: dict[str, Any] = {"csp_partner_id": csp_partner_id}
+        if customer_id is not None:
+            equals["customer_id"] = customer_id
+        return await self._find_page(page, descending=True, **equals)

@@ -1,8 +1,9 @@
-"""Billing periods: which days one charge covers.
+"""Billing periods: which span of time one charge covers.
 
-A period starts on a given moment and ends on its last day (inclusive, like a term:
-start + cycle - 1 day), but never past the end of the term it belongs to, so a
-later renewal or proration can cut periods from any start without new rules.
+A period is half-open, [start, end), like a term: it ends where the next one starts
+(start + cycle, month ends clamping), so consecutive periods tile with no gap and no
+overlap, but never past the (exclusive) end of the term it belongs to, so a later
+renewal or proration can cut periods from any start without new rules.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 
-from shared.periods import BILLING_PERIOD, inclusive_end
+from shared.periods import BILLING_PERIOD, add
 
 
 def _utc(moment: datetime) -> datetime:
@@ -32,12 +33,12 @@ class ValueObject(BaseModel):
 
 class Period(ValueObject):
     start: UtcDatetime
-    end: UtcDatetime  # inclusive: the period's last day
+    end: UtcDatetime  # exclusive: where the next period starts
 
     @model_validator(mode="after")
     def _ends_after_it_starts(self) -> Period:
-        if self.end < self.start:
-            raise ValueError(f"period ends ({self.end}) before it starts ({self.start})")
+        if self.end <= self.start:
+            raise ValueError(f"period ends ({self.end}) before or as it starts ({self.start})")
         return self
 
 
@@ -50,6 +51,7 @@ def billing_period_duration(billing_cycle: str) -> str:
 
 
 def billing_period(start: datetime, billing_cycle: str, term_end: datetime) -> Period:
-    """The period of `billing_cycle` starting at `start`, clamped to the term's end."""
-    end = inclusive_end(start, billing_period_duration(billing_cycle))
+    """[start, min(start + cycle, term_end)): the period of `billing_cycle` starting at
+    `start`, clamped to the term's (exclusive) end."""
+    end = add(start, billing_period_duration(billing_cycle))
     return Period(start=start, end=min(end, term_end))

@@ -16,6 +16,7 @@ from services.billing.domain.events import DocumentKind, InvoiceIssued, LineType
 from services.billing.domain.ledger import LedgerLine
 from services.billing.domain.subscription import BilledSubscription
 from shared.domain import Aggregate
+from shared.periods import last_day
 
 _PREFIX: dict[str, str] = {"invoice": "INV", "creditNote": "CN"}
 NUMBER_DIGITS = 6
@@ -35,11 +36,14 @@ def format_number(kind: DocumentKind, value: int) -> str:
 
 
 def describe(subscription: BilledSubscription, line: LedgerLine) -> str:
-    """'Contoso CRM / standard: 5 seats, 2026-11-22 to 2026-12-21'."""
+    """'Contoso CRM / standard: 5 seats, 2026-11-22 to 2026-12-21': the period's first
+    and last day (its end is exclusive; a period shorter than a day names one day)."""
     seats = "seat" if abs(line.quantity) == 1 else "seats"
+    first = line.period.start.date()
+    last = max(first, last_day(line.period.end))
     return (
         f"{subscription.offer_name} / {subscription.plan_id}: {line.quantity} {seats}, "
-        f"{line.period.start.date().isoformat()} to {line.period.end.date().isoformat()}"
+        f"{first.isoformat()} to {last.isoformat()}"
     )
 
 

@@ -41,7 +41,7 @@ class BilledSubscription(Aggregate):
     term_duration: str  # "P1M" | "P1Y"
     billing_cycle: str  # "monthly" | "annual"
     term_start: UtcDatetime
-    term_end: UtcDatetime  # inclusive last day of the term
+    term_end: UtcDatetime  # exclusive: the term is [term_start, term_end)
     auto_renew_enabled: bool
     correlation_id: str  # the purchase that started it; carried by what billing emits
 
@@ -57,8 +57,8 @@ class BilledSubscription(Aggregate):
             raise InvalidSubscription(f"quantity must be at least 1, got {self.quantity}")
         if self.price_per_seat < 0:
             raise InvalidSubscription(f"price per seat is negative: {self.price_per_seat}")
-        if self.term_end < self.term_start:
-            raise InvalidSubscription("term ends before it starts")
+        if self.term_end <= self.term_start:
+            raise InvalidSubscription("term ends before or as it starts")
         return self
 
     def first_period(self) -> Period:

@@ -1,7 +1,8 @@
 """The billing API: invoices, credit notes, charges.
 
 Any partner read role may read; a partner only ever sees its own documents, and
-another partner's look exactly like unknown ones (404, decided by the queries).
+another partner's look exactly like unknown ones (404, decided by the queries). Lists
+page (`?size`, `continuationToken`, `links.next`: `shared/http/paging.py`).
 """
 
 from __future__ import annotations
@@ -17,19 +18,24 @@ from services.billing.service_layer.queries import (
     SubscriptionCharges,
 )
 from shared.http.auth import Authenticator, PartnerUser
+from shared.http.paging import PageParams, page_params
 from shared.service_layer import MessageBus
 
 
 def make_router(bus: MessageBus, auth: Authenticator) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["billing"])
     reader = Depends(auth.partner_reader)
+    paging = Depends(page_params)
 
     @router.get("/invoices", response_model=InvoiceList)
     async def list_invoices(
         customer_id: Annotated[str | None, Query(alias="customerId", min_length=1)] = None,
         user: PartnerUser = reader,
+        params: PageParams = paging,
     ) -> InvoiceList:
-        return InvoiceList.of(await bus.handle(ListInvoices(user.partner_id, customer_id)))
+        page = params.bind("invoices", partner=user.partner_id, customer=customer_id)
+        found = await bus.handle(ListInvoices(user.partner_id, customer_id, page.page))
+        return InvoiceList.of(found, page.links(found.next))
 
     @router.get("/invoices/{invoice_id}", response_model=InvoiceOut)
     async def get_invoice(invoice_id: str, user: PartnerUser = reader) -> InvoiceOut:
@@ -40,10 +46,16 @@ def make_router(bus: MessageBus, auth: Authenticator) -> APIRouter:
         response_model=ChargeList,
     )
     async def list_charges(
-        customer_id: str, subscription_id: str, user: PartnerUser = reader
+        customer_id: str,
+        subscription_id: str,
+        user: PartnerUser = reader,
+        params: PageParams = paging,
     ) -> ChargeList:
-        query = SubscriptionCharges(user.partner_id, customer_id, subscription_id)
-        return ChargeList.of(await bus.handle(query))
+        scope = {"partner": user.partner_id, "customer": customer_id}
+        page = params.bind("charges", **scope, subscription=subscription_id)
+        query = SubscriptionCharges(user.partner_id, customer_id, subscription_id, page.page)
+        charges = await bus.handle(query)
+        return ChargeList.of(charges, page.links(charges.next))
 
     return router
 

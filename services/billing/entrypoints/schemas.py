@@ -16,7 +16,9 @@ from services.billing.domain.events import LineType
 from services.billing.domain.invoice import Invoice
 from services.billing.service_layer.queries import Charges
 from shared.events.envelope import CamelModel
+from shared.http.paging import ListBody, PageLinks
 from shared.money import format_money
+from shared.service_layer import Paged
 
 
 def _money(minor: int, info: ValidationInfo) -> str:
@@ -58,13 +60,17 @@ class InvoiceOut(_Out):
         return cls.shaped(invoice, invoice.currency)
 
 
-class InvoiceList(CamelModel):
+class InvoiceList(ListBody):
+    """A page of invoices: `totalCount` counts this page; `links.next` while more remain."""
+
     total_count: int
     items: list[InvoiceOut]
+    links: PageLinks | None = None
 
     @classmethod
-    def of(cls, invoices: list[Invoice]) -> InvoiceList:
-        return cls(total_count=len(invoices), items=[InvoiceOut.of(i) for i in invoices])
+    def of(cls, invoices: Paged[Invoice], links: PageLinks | None = None) -> InvoiceList:
+        items = [InvoiceOut.of(i) for i in invoices.items]
+        return cls(total_count=len(items), items=items, links=links)
 
 
 class ChargeOut(_Out):
@@ -79,15 +85,19 @@ class ChargeOut(_Out):
     invoice_id: str
 
 
-class ChargeList(CamelModel):
+class ChargeList(ListBody):
+    """A page of charges; `balance` is that of every line of the subscription."""
+
     total_count: int
     items: list[ChargeOut]
     balance: str
+    links: PageLinks | None = None
 
     @classmethod
-    def of(cls, charges: Charges) -> ChargeList:
+    def of(cls, charges: Charges, links: PageLinks | None = None) -> ChargeList:
         return cls(
             total_count=len(charges.lines),
             items=[ChargeOut.shaped(line, charges.currency) for line in charges.lines],
             balance=format_money(charges.balance, charges.currency),
+            links=links,
         )

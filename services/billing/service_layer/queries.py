@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.billing.domain.invoice import Invoice, newest_first
+from services.billing.domain.invoice import Invoice
 from services.billing.domain.ledger import LedgerLine, balance
 from services.billing.service_layer.unit_of_work import BillingUnitOfWork
 from shared.errors import NotFound
-from shared.service_layer import Query
+from shared.service_layer import Paged, PageRequest, Query, page_of
 
 
 class ListInvoices(Query):
     csp_partner_id: str
     customer_id: str | None = None
+    page: PageRequest = PageRequest()
 
 
 class GetInvoice(Query):
@@ -29,23 +30,23 @@ class SubscriptionCharges(Query):
     csp_partner_id: str
     customer_id: str
     subscription_id: str
+    page: PageRequest = PageRequest()
 
 
 @dataclass(frozen=True)
 class Charges:
-    """A subscription's ledger lines, in posting order, and what they add up to."""
+    """A page of a subscription's ledger lines, in posting order, and what ALL its lines
+    add up to (not only this page's)."""
 
     currency: str
     lines: list[LedgerLine]
-
-    @property
-    def balance(self) -> int:
-        return balance(self.lines)
+    balance: int
+    next: int | None  # the next page's position; None on the last page
 
 
-async def list_invoices(query: ListInvoices, uow: BillingUnitOfWork) -> list[Invoice]:
-    documents = await uow.invoices.of_partner(query.csp_partner_id, query.customer_id)
-    return newest_first(documents)
+async def list_invoices(query: ListInvoices, uow: BillingUnitOfWork) -> Paged[Invoice]:
+    """Newest first, page after page (`InvoiceRepository.page_of_partner`)."""
+    return await uow.invoices.page_of_partner(query.csp_partner_id, query.customer_id, query.page)
 
 
 async def get_invoice(query: GetInvoice, uow: BillingUnitOfWork) -> Invoice:
@@ -67,5 +68,7 @@ async def subscription_charges(query: SubscriptionCharges, uow: BillingUnitOfWor
             f"subscription {query.subscription_id} of customer {query.customer_id}"
             " has no billing record"
         )
+    # The balance needs every line anyway, so the page is cut from them in memory.
     lines = await uow.ledger.for_subscription(query.subscription_id)
-    return Charges(currency=subscription.currency, lines=lines)
+    page = page_of(lines, query.page)
+    return Charges(subscription.currency, page.items, balance(lines), page.next)

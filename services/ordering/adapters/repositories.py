@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from services.ordering.domain.model import Cart, Customer, Order
 from services.ordering.domain.subscription import Subscription
-from shared.service_layer import Repository
+from shared.service_layer import Paged, PageRequest, Repository
 
 
 class CustomerRepository(Repository[Customer]):
     model = Customer
 
-    async def list_for_partner(self, csp_partner_id: str) -> list[Customer]:
-        return await self._find(csp_partner_id=csp_partner_id)
+    async def page_for_partner(self, csp_partner_id: str, page: PageRequest) -> Paged[Customer]:
+        """The partner's customers, oldest first."""
+        return await self._find_page(page, csp_partner_id=csp_partner_id)
 
 
 class CartRepository(Repository[Cart]):
@@ -23,15 +24,17 @@ class CartRepository(Repository[Cart]):
 class OrderRepository(Repository[Order]):
     model = Order
 
-    async def list_for_customer(self, customer_id: str) -> list[Order]:
-        return await self._find(customer_id=customer_id)
+    async def page_for_customer(self, customer_id: str, page: PageRequest) -> Paged[Order]:
+        """The customer's orders, oldest first."""
+        return await self._find_page(page, customer_id=customer_id)
 
 
 class SubscriptionRepository(Repository[Subscription]):
     model = Subscription
 
-    async def list_for_customer(
-        self, customer_id: str, status: str | None = None
-    ) -> list[Subscription]:
+    async def page_for_customer(
+        self, customer_id: str, status: str | None, page: PageRequest
+    ) -> Paged[Subscription]:
+        """The customer's subscriptions (only those in `status`, if given), oldest first."""
         by_status = {} if status is None else {"status": status}
-        return await self._find(customer_id=customer_id, **by_status)
+        return await self._find_page(page, customer_id=customer_id, **by_status)

@@ -48,5 +48,5 @@ class RecordLicenses(UpdateView):
 
 class RecordActivation(UpdateView):
     term_start: datetime
-    term_end: datetime
+    term_end: datetime  # exclusive: the term is [term_start, term_end)
     licenses_assigned: int

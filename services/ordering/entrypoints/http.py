@@ -4,7 +4,9 @@ query, hand it to the message bus, shape the answer.
 Writes need GlobalAdmin or AdminAgent, reads any partner role; a publisher token
 is refused (403). Everything under /v1/customers/{cid} is scoped to the caller's
 partner: another partner's customer answers 404, as if it did not exist. Errors are
-the shared vocabulary, mapped to HTTP in `shared/http/errors.py`.
+the shared vocabulary, mapped to HTTP in `shared/http/errors.py`. Every list pages
+(`?size`, `continuationToken`, `links.next`: `shared/http/paging.py`); a token is
+bound to its list, its caller and its filters.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from services.ordering.entrypoints.subscription_schemas import (
 from services.ordering.service_layer import queries as q
 from shared.errors import NotFound
 from shared.http.auth import Authenticator, PartnerUser
+from shared.http.paging import PageParams, page_params
 from shared.service_layer import MessageBus
 
 
@@ -42,10 +45,15 @@ def build_router(bus: MessageBus, auth: Authenticator) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["partner"])
     reader = Depends(auth.partner_reader)
     writer = Depends(auth.partner_writer)
+    paging = Depends(page_params)
 
     @router.get("/offers", response_model=Page[OfferOut])
-    async def list_offers(user: PartnerUser = reader) -> Page[OfferOut]:
-        return Page[OfferOut].of(await bus.handle(q.ListOffers()))
+    async def list_offers(
+        user: PartnerUser = reader, params: PageParams = paging
+    ) -> Page[OfferOut]:
+        page = params.bind("offers")  # the catalog is the same for every partner
+        found = await bus.handle(q.ListOffers(page.page))
+        return Page[OfferOut].of(found.items, page.links(found.next))
 
     @router.post("/customers", status_code=201, response_model=CustomerOut)
     async def create_customer(body: CustomerIn, user: PartnerUser = writer) -> CustomerOut:
@@ -53,8 +61,12 @@ def build_router(bus: MessageBus, auth: Authenticator) -> APIRouter:
         return CustomerOut.model_validate(await bus.handle(command))
 
     @router.get("/customers", response_model=Page[CustomerOut])
-    async def list_customers(user: PartnerUser = reader) -> Page[CustomerOut]:
-        return Page[CustomerOut].of(await bus.handle(q.ListCustomers(user.partner_id)))
+    async def list_customers(
+        user: PartnerUser = reader, params: PageParams = paging
+    ) -> Page[CustomerOut]:
+        page = params.bind("customers", partner=user.partner_id)
+        found = await bus.handle(q.ListCustomers(user.partner_id, page.page))
+        return Page[CustomerOut].of(found.items, page.links(found.next))
 
     @router.get("/customers/{cid}", response_model=CustomerOut)
     async def get_customer(cid: str, user: PartnerUser = reader) -> CustomerOut:
@@ -78,8 +90,12 @@ def build_router(bus: MessageBus, auth: Authenticator) -> APIRouter:
         return CheckoutOut(orders=[OrderOut.model_validate(order)], order_errors=[])
 
     @router.get("/customers/{cid}/orders", response_model=Page[OrderOut])
-    async def list_orders(cid: str, user: PartnerUser = reader) -> Page[OrderOut]:
-        return Page[OrderOut].of(await bus.handle(q.ListOrders(user.partner_id, cid)))
+    async def list_orders(
+        cid: str, user: PartnerUser = reader, params: PageParams = paging
+    ) -> Page[OrderOut]:
+        page = params.bind("orders", partner=user.partner_id, customer=cid)
+        found = await bus.handle(q.ListOrders(user.partner_id, cid, page.page))
+        return Page[OrderOut].of(found.items, page.links(found.next))
 
     @router.get("/customers/{cid}/orders/{order_id}", response_model=OrderOut)
     async def get_order(cid: str, order_id: str, user: PartnerUser = reader) -> OrderOut:
@@ -91,23 +107,32 @@ def build_router(bus: MessageBus, auth: Authenticator) -> APIRouter:
         response_model=Page[ActivationLinkOut],
     )
     async def activation_links(
-        cid: str, order_id: str, n: str, user: PartnerUser = reader
+        cid: str, order_id: str, n: str, user: PartnerUser = reader, params: PageParams = paging
     ) -> Page[ActivationLinkOut]:
-        query = q.ActivationLinks(user.partner_id, cid, order_id, line_item_number(n))
-        links = await bus.handle(query)
-        if links is None:
+        scope = {"partner": user.partner_id, "customer": cid, "order": order_id, "line": n}
+        page = params.bind("activationlinks", **scope)
+        query = q.ActivationLinks(user.partner_id, cid, order_id, line_item_number(n), page.page)
+        found = await bus.handle(query)
+        if found is None:
             raise NotFound(f"order {order_id} has no line item {n}")
         return Page[ActivationLinkOut].of(
-            ActivationLinkOut(line_item_number=x.line_item_number, link=LinkOut(uri=x.uri))
-            for x in links
+            (
+                ActivationLinkOut(line_item_number=x.line_item_number, link=LinkOut(uri=x.uri))
+                for x in found.items
+            ),
+            page.links(found.next),
         )
 
     @router.get("/customers/{cid}/subscriptions", response_model=Page[SubscriptionOut])
     async def list_subscriptions(
-        cid: str, status: str | None = None, user: PartnerUser = reader
+        cid: str,
+        status: str | None = None,
+        user: PartnerUser = reader,
+        params: PageParams = paging,
     ) -> Page[SubscriptionOut]:
-        found = await bus.handle(q.ListSubscriptions(user.partner_id, cid, status))
-        return Page[SubscriptionOut].of(found)
+        page = params.bind("subscriptions", partner=user.partner_id, customer=cid, status=status)
+        found = await bus.handle(q.ListSubscriptions(user.partner_id, cid, status, page.page))
+        return Page[SubscriptionOut].of(found.items, page.links(found.next))
 
     @router.get("/customers/{cid}/subscriptions/{sid}", response_model=SubscriptionOut)
     async def get_subscription(cid: str, sid: str, user: PartnerUser = reader) -> SubscriptionOut:

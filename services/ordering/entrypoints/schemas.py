@@ -16,6 +16,7 @@ from pydantic import AliasChoices, ConfigDict, Field, StrictBool, StrictInt, Str
 
 from services.ordering.domain.cart_rules import LineItemDraft
 from shared.events.envelope import CamelModel
+from shared.http.paging import ListBody, PageLinks
 
 T = TypeVar("T")
 
@@ -29,15 +30,18 @@ class Out(CamelModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-class Page(Out, Generic[T]):
+class Page(Out, ListBody, Generic[T]):
+    """A page of a list: `totalCount` counts this page; `links.next` while more remain."""
+
     total_count: int
     items: list[T]
+    links: PageLinks | None = None
 
     @classmethod
-    def of(cls, items: Iterable[object]) -> Self:
+    def of(cls, items: Iterable[object], links: PageLinks | None = None) -> Self:
         """Items as answer models, or domain objects to be read into them."""
         found = list(items)
-        return cls.model_validate({"total_count": len(found), "items": found})
+        return cls.model_validate({"total_count": len(found), "items": found, "links": links})
 
 
 # --- requests: JSON types are strict (no "5" for 5); value rules live in the domain

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from services.ordering.entrypoints.schemas import Out, renamed
@@ -43,6 +43,6 @@ class SubscriptionOut(Out):
     billing_cycle: str
     creation_date: datetime
     effective_start_date: datetime | None
-    commitment_end_date: datetime | None
+    commitment_end_date: date | None  # the term's last day, e.g. "2026-12-22"
     refundable_until: datetime | None
     pending_change: PendingChangeOut | None

@@ -15,15 +15,16 @@ from services.ordering.service_layer.scope import owned, owned_customer
 from services.ordering.service_layer.unit_of_work import OrderingUnitOfWork
 from shared.catalog import Catalog, Offer
 from shared.errors import RuleBroken
-from shared.service_layer import Query
+from shared.service_layer import Paged, PageRequest, Query, page_of
 
 
 class ListOffers(Query):
-    pass
+    page: PageRequest = PageRequest()
 
 
 class ListCustomers(Query):
     csp_partner_id: str
+    page: PageRequest = PageRequest()
 
 
 class CustomerQuery(Query):
@@ -42,7 +43,7 @@ class GetCart(CustomerQuery):
 
 
 class ListOrders(CustomerQuery):
-    pass
+    page: PageRequest = PageRequest()
 
 
 class GetOrder(CustomerQuery):
@@ -52,10 +53,12 @@ class GetOrder(CustomerQuery):
 class ActivationLinks(CustomerQuery):
     order_id: str
     line_item_number: int | None  # None: the caller named no line item number at all
+    page: PageRequest = PageRequest()
 
 
 class ListSubscriptions(CustomerQuery):
     status: str | None = None
+    page: PageRequest = PageRequest()
 
 
 class GetSubscription(CustomerQuery):
@@ -68,12 +71,13 @@ class ActivationLink:
     uri: str
 
 
-async def list_offers(_: ListOffers, uow: OrderingUnitOfWork, catalog: Catalog) -> list[Offer]:
-    return list(catalog.offers)
+async def list_offers(query: ListOffers, uow: OrderingUnitOfWork, catalog: Catalog) -> Paged[Offer]:
+    """The catalog is held in memory: paged there, in catalog order."""
+    return page_of(catalog.offers, query.page)
 
 
-async def list_customers(query: ListCustomers, uow: OrderingUnitOfWork) -> list[Customer]:
-    return await uow.customers.list_for_partner(query.csp_partner_id)
+async def list_customers(query: ListCustomers, uow: OrderingUnitOfWork) -> Paged[Customer]:
+    return await uow.customers.page_for_partner(query.csp_partner_id, query.page)
 
 
 async def get_customer(query: GetCustomer, uow: OrderingUnitOfWork) -> Customer:
@@ -84,9 +88,9 @@ async def get_cart(query: GetCart, uow: OrderingUnitOfWork) -> Cart:
     return await owned(uow, query, uow.carts, query.cart_id, "cart")
 
 
-async def list_orders(query: ListOrders, uow: OrderingUnitOfWork) -> list[Order]:
+async def list_orders(query: ListOrders, uow: OrderingUnitOfWork) -> Paged[Order]:
     await owned_customer(uow, query)
-    return await uow.orders.list_for_customer(query.customer_id)
+    return await uow.orders.page_for_customer(query.customer_id, query.page)
 
 
 async def get_order(query: GetOrder, uow: OrderingUnitOfWork) -> Order:
@@ -95,27 +99,28 @@ async def get_order(query: GetOrder, uow: OrderingUnitOfWork) -> Order:
 
 async def activation_links(
     query: ActivationLinks, uow: OrderingUnitOfWork
-) -> list[ActivationLink] | None:
+) -> Paged[ActivationLink] | None:
     """None if the order has no such line item; empty until provisioning has issued
-    the link for that line's subscription."""
+    the link for that line's subscription (at most one link: paged in memory)."""
     order = await owned(uow, query, uow.orders, query.order_id, "order")
     number = query.line_item_number
     line = order.line_item(number) if number is not None else None
     if line is None:
         return None
     subscription = await uow.subscriptions.get(line.subscription_id)
-    if subscription is None or subscription.activation_link is None:
-        return []
-    return [ActivationLink(line.line_item_number, subscription.activation_link)]
+    links = []
+    if subscription is not None and subscription.activation_link is not None:
+        links.append(ActivationLink(line.line_item_number, subscription.activation_link))
+    return page_of(links, query.page)
 
 
 async def list_subscriptions(
     query: ListSubscriptions, uow: OrderingUnitOfWork
-) -> list[Subscription]:
+) -> Paged[Subscription]:
     await owned_customer(uow, query)  # 404 before any 400
     if query.status is not None and query.status not in STATUSES:
         raise RuleBroken(f"status must be one of {', '.join(STATUSES)}", "status")
-    return await uow.subscriptions.list_for_customer(query.customer_id, query.status)
+    return await uow.subscriptions.page_for_customer(query.customer_id, query.status, query.page)
 
 
 async def get_subscription(query: GetSubscription, uow: OrderingUnitOfWork) -> Subscription:

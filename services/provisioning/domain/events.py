@@ -43,4 +43,4 @@ class ActivationCompleted(DomainEvent):
     price_per_seat_minor: int  # minor units of `currency`, per billing period
     auto_renew: bool
     term_start: datetime
-    term_end: datetime  # start + term - 1 day
+    term_end: datetime  # start + term, exclusive: the term is [term_start, term_end)

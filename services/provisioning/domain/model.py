@@ -22,7 +22,7 @@ from services.provisioning.domain.events import (
 from services.provisioning.domain.licenses import LicenseAssignment, LicenseSet, license_set
 from shared.domain import Aggregate
 from shared.errors import Forbidden, RuleBroken
-from shared.periods import inclusive_end
+from shared.periods import add
 
 SaasStatus = Literal["PendingFulfillmentStart", "Subscribed", "Suspended", "Unsubscribed"]
 LICENSABLE: frozenset[str] = frozenset({"PendingFulfillmentStart", "Subscribed"})
@@ -72,7 +72,7 @@ class SaasSubscription(Aggregate):
     activation_confirmed_at: datetime | None = None
     licenses: LicenseSet = ()
     term_start: datetime | None = None
-    term_end: datetime | None = None
+    term_end: datetime | None = None  # exclusive: the term is [term_start, term_end)
 
     @classmethod
     def purchased(
@@ -146,7 +146,7 @@ class SaasSubscription(Aggregate):
             return
         self.status = "Subscribed"
         self.term_start = now
-        self.term_end = inclusive_end(now, self.term_duration)
+        self.term_end = add(now, self.term_duration)  # exclusive: [term_start, term_end)
         carried = [f.name for f in dataclasses.fields(ActivationCompleted)]
         facts = {name: getattr(self, name) for name in carried if name in type(self).model_fields}
         self.record(ActivationCompleted(self.id, licenses_assigned=len(self.licenses), **facts))

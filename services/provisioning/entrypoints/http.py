@@ -8,7 +8,7 @@ name per-app dependencies (`Publisher`) defined inside `build_router`.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from services.provisioning.adapters.purchase_tokens import TOKEN_HEADER
 from services.provisioning.domain.commands import (
@@ -32,6 +32,7 @@ from services.provisioning.entrypoints.schemas import (
 from services.provisioning.service_layer import queries
 from shared.errors import RuleBroken
 from shared.http.auth import Authenticator, PublisherClient
+from shared.http.paging import TOKEN_PARAM, binding, decode_token, encode_token, next_uri
 from shared.service_layer import MessageBus
 
 SubscriptionId = Annotated[str, Path(alias="subscriptionId")]
@@ -57,10 +58,27 @@ def build_router(bus: MessageBus, auth: Authenticator) -> APIRouter:
 
     @router.get("/saas/subscriptions/", response_model_exclude_none=True)
     @router.get("/saas/subscriptions", response_model_exclude_none=True, include_in_schema=False)
-    async def list_subscriptions(caller: Publisher) -> SubscriptionsResponse:
-        # One page holds everything, so there is never an @nextLink (continuationToken unused).
-        found = await bus.handle(queries.ListSubscriptions(caller.publisher_id))
-        return SubscriptionsResponse(subscriptions=[presenters.subscription_body(s) for s in found])
+    async def list_subscriptions(
+        caller: Publisher,
+        request: Request,
+        continuation_token: Annotated[
+            str | None,
+            Query(alias=TOKEN_PARAM, description="From the previous page's `@nextLink`."),
+        ] = None,
+    ) -> SubscriptionsResponse:
+        # Pages of CSP_PUBLISHER_PAGE_SIZE; the token is shared/http/paging.py's, bound
+        # to this list and this publisher.
+        bound_to = binding("saas.subscriptions", publisher=caller.publisher_id)
+        after = decode_token(continuation_token, bound_to) if continuation_token else None
+        found = await bus.handle(queries.ListSubscriptions(caller.publisher_id, after))
+        next_link = None
+        if found.next is not None:
+            token = encode_token(bound_to, found.next)
+            next_link = next_uri(request, token, absolute=True)
+        return SubscriptionsResponse(
+            subscriptions=[presenters.subscription_body(s) for s in found.items],
+            next_link=next_link,
+        )
 
     @router.get(ONE, response_model_exclude_none=True)
     async def get_subscription(sid: SubscriptionId, caller: Publisher) -> Subscription:

@@ -4,11 +4,16 @@ Identities (AadIdentifier): the spec's `tenantId` is a GUID. The beneficiary is 
 customer and the purchaser is the CSP partner (buyer of record, as in Partner
 Center); each id goes in `tenantId` when it is a GUID, otherwise in `puid` (the
 spec's free-form identifier), so no field ever carries a value of the wrong format.
+
+Term dates: the term is [term_start, term_end) with an exclusive end; `term.endDate`
+shows its last day, as Microsoft's examples and Partner Center do: term end - 1 day,
+at the start's time of day (a term from 2026-11-23T09:30Z has endDate 2026-12-22T09:30Z).
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 from services.provisioning.domain.model import SaasSubscription
 from services.provisioning.entrypoints.schemas import (
@@ -35,6 +40,11 @@ def identifier(some_id: str) -> AadIdentifier:
     return AadIdentifier(tenant_id=some_id)
 
 
+def last_day_of_term(term_end: datetime | None) -> datetime | None:
+    """`term.endDate`: the last day of the term (its exclusive end - 1 day)."""
+    return None if term_end is None else term_end - timedelta(days=1)
+
+
 def subscription_body(sub: SaasSubscription) -> Subscription:
     return Subscription(
         id=sub.id,
@@ -49,7 +59,7 @@ def subscription_body(sub: SaasSubscription) -> Subscription:
         term=SubscriptionTerm(
             term_unit=sub.term_duration,
             start_date=sub.term_start,
-            end_date=sub.term_end,
+            end_date=last_day_of_term(sub.term_end),
             charge_duration=BILLING_PERIOD[sub.billing_cycle],
         ),
         auto_renew=sub.auto_renew,

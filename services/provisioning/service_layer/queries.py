@@ -12,7 +12,7 @@ from services.provisioning.domain.model import NotYourSubscription, SaasSubscrip
 from services.provisioning.service_layer.unit_of_work import ProvisioningUnitOfWork
 from shared.catalog import Catalog, Plan
 from shared.errors import NotFound
-from shared.service_layer import Query
+from shared.service_layer import Paged, PageRequest, Query
 
 
 class Resolve(Query):
@@ -22,6 +22,7 @@ class Resolve(Query):
 
 class ListSubscriptions(Query):
     publisher_id: str
+    after: int | None = None  # the position from the previous page; None: the first
 
 
 class _OfSubscription(Query):
@@ -69,9 +70,12 @@ async def resolve(
 
 
 async def list_subscriptions(
-    query: ListSubscriptions, uow: ProvisioningUnitOfWork
-) -> list[SaasSubscription]:
-    return await uow.subscriptions.for_publisher(query.publisher_id)
+    query: ListSubscriptions, uow: ProvisioningUnitOfWork, page_size: int
+) -> Paged[SaasSubscription]:
+    """A page of the publisher's subscriptions, oldest first; `page_size` is the setting
+    CSP_PUBLISHER_PAGE_SIZE (the spec gives the caller no size)."""
+    page = PageRequest(page_size, query.after)
+    return await uow.subscriptions.page_for_publisher(query.publisher_id, page)
 
 
 async def get_subscription(query: _OfSubscription, uow: ProvisioningUnitOfWork) -> SaasSubscription:

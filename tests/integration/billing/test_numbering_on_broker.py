@@ -59,7 +59,7 @@ async def test_invoice_numbers_are_gapless_across_subscriptions_and_currencies(
         totals = {i["customerId"]: (i["currency"], i["total"]) for i in listing["items"]}
         assert totals == {"cust-usd": ("USD", "50.00"), "cust-jpy": ("JPY", "12000")}
         jpy_line = next(i for i in listing["items"] if i["currency"] == "JPY")["lineItems"][0]
-        assert (jpy_line["unitPrice"], jpy_line["periodEnd"]) == ("1200", "2027-11-21T09:30:00Z")
+        assert (jpy_line["unitPrice"], jpy_line["periodEnd"]) == ("1200", "2027-11-22T09:30:00Z")
 
         other = (await billing.http.get("/v1/invoices", headers=AUTH_B)).json()
         assert other == {"totalCount": 0, "items": []}

@@ -23,9 +23,9 @@ from shared.messaging.kafka import make_broker
 from tests.support.polling import eventually
 from tests.support.topics import Record, read_records
 from tests.unit.ordering.helpers import (
+    COMMITMENT_END_DATE,
     LINK,
     SETTINGS,
-    TERM_END,
     TERM_START,
     activation_completed,
     auth,
@@ -148,7 +148,7 @@ async def test_provisioning_events_turn_a_purchase_into_action_needed_then_activ
         assert active["actionNeeded"] is False
         assert active["licensesAssigned"] == 4
         assert active["effectiveStartDate"] == TERM_START.isoformat().replace("+00:00", "Z")
-        assert active["commitmentEndDate"] == TERM_END.isoformat().replace("+00:00", "Z")
+        assert active["commitmentEndDate"] == COMMITMENT_END_DATE  # the day before TERM_END
         assert active["activationLink"] == LINK
 
         async def stats() -> Counter[str]:

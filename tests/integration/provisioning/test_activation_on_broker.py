@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from shared.events.provisioning import ActivationCompleted, ActivationLinkIssued
+from shared.periods import add
 from tests.integration.provisioning.support import read_output, running_provisioning
 from tests.support.polling import eventually
 from tests.unit.provisioning.support import API, publisher_headers, purchase, token_of
@@ -92,6 +93,10 @@ async def test_licenses_and_activate_over_http_publish_exactly_one_activation_co
         assert got.json()["saasSubscriptionStatus"] == "Subscribed"
         start = datetime.fromisoformat(got.json()["term"]["startDate"])
         assert start == completed.data.term_start
+        term_end = add(start, completed.data.term_duration)
+        assert completed.data.term_end == term_end  # exclusive on the wire
+        last_day = datetime.fromisoformat(got.json()["term"]["endDate"])
+        assert last_day == term_end - timedelta(days=1)  # the publisher sees the last day
 
 
 async def _stat(stats: Counter[str], name: str) -> int:

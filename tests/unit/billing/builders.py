@@ -17,7 +17,7 @@ from shared.events.billing import ChargePosted, InvoiceIssued
 from shared.events.envelope import Event
 from shared.events.provisioning import ActivationCompleted, ActivationCompletedData
 from shared.events.registry import EventRegistry
-from shared.periods import inclusive_end
+from shared.periods import add
 from shared.service import build_bus
 from shared.service_layer import MessageBus
 from shared.store.port import Store
@@ -63,7 +63,7 @@ def activation_completed(
             price_per_seat=Decimal(price_per_seat),
             auto_renew_enabled=True,
             term_start=term_start,
-            term_end=inclusive_end(term_start, term_duration),
+            term_end=add(term_start, term_duration),
         ),
     )
 
@@ -84,7 +84,7 @@ def subscription(**overrides: object) -> BilledSubscription:
         term_duration="P1M",
         billing_cycle="monthly",
         term_start=TERM_START,
-        term_end=inclusive_end(TERM_START, "P1M"),
+        term_end=add(TERM_START, "P1M"),
         auto_renew_enabled=True,
         correlation_id="purchase-1",
     )

@@ -94,7 +94,7 @@ async def test_invoice_reads_back_with_line_items_and_money_strings(
             "quantity": 5,
             "unitPrice": "10.00",
             "periodStart": "2026-11-22T09:30:00Z",
-            "periodEnd": "2026-12-21T09:30:00Z",
+            "periodEnd": "2026-12-22T09:30:00Z",
             "amount": "50.00",
         }
     ]
@@ -133,8 +133,8 @@ async def test_charges_list_every_line_with_balance(
     assert charge["eventId"] == str(event.id)
     assert (charge["periodStart"], charge["periodEnd"]) == (
         "2026-11-22T09:30:00Z",
-        "2026-12-21T09:30:00Z",
-    )  # monthly billing of a P1Y term: the first month only
+        "2026-12-22T09:30:00Z",
+    )  # monthly billing of a P1Y term: the first month only, ending where the next starts
 
 
 async def test_invoices_are_listed_newest_first(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import pairwise
 
 import pytest
 
@@ -13,6 +14,7 @@ from services.billing.domain.ledger import balance, derived_id
 from services.billing.domain.subscription import InvalidSubscription
 from shared.errors import RuleBroken
 from shared.money import format_money
+from shared.periods import add
 from tests.unit.billing.builders import NOW, first_charge, subscription
 from tests.unit.billing.builders import TERM_START as START
 
@@ -24,24 +26,24 @@ from tests.unit.billing.builders import TERM_START as START
             "P1M",
             "monthly",
             1000,
-            datetime(2026, 12, 21, 9, 30, tzinfo=UTC),
-            datetime(2026, 12, 21, 9, 30, tzinfo=UTC),
+            datetime(2026, 12, 22, 9, 30, tzinfo=UTC),
+            datetime(2026, 12, 22, 9, 30, tzinfo=UTC),
             "50.00",
         ),
         (
             "P1Y",
             "annual",
             10000,
-            datetime(2027, 11, 21, 9, 30, tzinfo=UTC),
-            datetime(2027, 11, 21, 9, 30, tzinfo=UTC),
+            datetime(2027, 11, 22, 9, 30, tzinfo=UTC),
+            datetime(2027, 11, 22, 9, 30, tzinfo=UTC),
             "500.00",
         ),
         (
             "P1Y",
             "monthly",
             900,
-            datetime(2027, 11, 21, 9, 30, tzinfo=UTC),
-            datetime(2026, 12, 21, 9, 30, tzinfo=UTC),
+            datetime(2027, 11, 22, 9, 30, tzinfo=UTC),
+            datetime(2026, 12, 22, 9, 30, tzinfo=UTC),
             "45.00",
         ),
     ],
@@ -66,19 +68,43 @@ def test_a_zero_decimal_currency_charges_whole_units() -> None:
     assert format_money(line.amount, "JPY") == "12000"
 
 
-def test_period_ends_the_day_before_the_same_date_next_cycle() -> None:
+def test_period_ends_exclusively_at_the_same_moment_next_cycle() -> None:
     assert billing_period(START, "monthly", START.replace(year=2030)).end == datetime(
-        2026, 12, 21, 9, 30, tzinfo=UTC
+        2026, 12, 22, 9, 30, tzinfo=UTC
     )
     assert billing_period(START, "annual", START.replace(year=2030)).end == datetime(
-        2027, 11, 21, 9, 30, tzinfo=UTC
+        2027, 11, 22, 9, 30, tzinfo=UTC
     )
+
+
+def test_consecutive_monthly_periods_tile_across_a_month_end() -> None:
+    term_end = datetime(2030, 1, 1, tzinfo=UTC)
+    january = billing_period(datetime(2026, 1, 31, 9, 30, tzinfo=UTC), "monthly", term_end)
+    february = billing_period(january.end, "monthly", term_end)
+    assert january.end == datetime(2026, 2, 28, 9, 30, tzinfo=UTC)  # Jan 31 + P1M clamps
+    assert february.start == january.end  # no gap, no overlap
+
+
+def test_a_p1y_term_billed_monthly_is_twelve_periods_tiling_the_term_exactly() -> None:
+    term_end = add(START, "P1Y")
+    periods = [billing_period(START, "monthly", term_end)]
+    while periods[-1].end < term_end:
+        periods.append(billing_period(periods[-1].end, "monthly", term_end))
+    assert len(periods) == 12
+    assert periods[0].start == START and periods[-1].end == term_end
+    assert all(earlier.end == later.start for earlier, later in pairwise(periods))
 
 
 def test_period_never_runs_past_the_term_end() -> None:
     term_end = datetime(2026, 12, 5, tzinfo=UTC)
     assert billing_period(START, "annual", term_end) == Period(start=START, end=term_end)
     assert subscription(term_end=term_end).first_period().end == term_end
+
+
+@pytest.mark.parametrize("length", [timedelta(0), timedelta(hours=-1)], ids=["empty", "reversed"])
+def test_a_period_ending_at_or_before_its_start_is_refused(length: timedelta) -> None:
+    with pytest.raises(ValueError, match="period ends"):
+        Period(start=START, end=START + length)
 
 
 def test_unknown_billing_cycle_is_refused() -> None:
@@ -94,8 +120,16 @@ def test_unknown_billing_cycle_is_refused() -> None:
         {"currency": "XYZ1"},
         {"billing_cycle": "weekly"},
         {"term_end": datetime(2026, 11, 1, tzinfo=UTC)},
+        {"term_end": START},
     ],
-    ids=["no-seats", "negative-price", "unknown-currency", "unknown-cycle", "term-ends-first"],
+    ids=[
+        "no-seats",
+        "negative-price",
+        "unknown-currency",
+        "unknown-cycle",
+        "term-ends-first",
+        "empty-term",
+    ],
 )
 def test_unbillable_subscription_facts_are_refused(overrides: dict[str, object]) -> None:
     with pytest.raises(InvalidSubscription) as refused:
@@ -121,13 +155,19 @@ def test_balance_sums_charges_and_credits() -> None:
     assert balance([charge, credit]) == 0
 
 
-def test_description_names_offer_plan_seats_and_dates() -> None:
+def test_description_names_offer_plan_seats_and_first_and_last_day() -> None:
     sub = subscription()
+    assert first_charge(sub).period.end == datetime(2026, 12, 22, 9, 30, tzinfo=UTC)
     assert invoices.describe(sub, first_charge(sub)) == (
         "Contoso CRM / standard: 5 seats, 2026-11-22 to 2026-12-21"
     )
     one = subscription(quantity=1)
     assert "1 seat," in invoices.describe(one, first_charge(one))
+
+
+def test_description_of_a_period_shorter_than_a_day_names_that_one_day() -> None:
+    sub = subscription(term_end=START + timedelta(hours=3))
+    assert invoices.describe(sub, first_charge(sub)).endswith("2026-11-22 to 2026-11-22")
 
 
 def test_document_numbers_are_zero_padded_per_kind() -> None:
@@ -232,6 +272,10 @@ def test_lines_and_documents_are_immutable_once_made() -> None:
 
 def test_moments_are_kept_in_utc() -> None:
     plus_two = timezone(timedelta(hours=2))
-    sub = subscription(term_start=START.astimezone(plus_two), term_end=START.replace(tzinfo=None))
+    term_end = add(START, "P1M")
+    sub = subscription(
+        term_start=START.astimezone(plus_two), term_end=term_end.replace(tzinfo=None)
+    )
     assert sub.term_start == START and sub.term_start.tzinfo is UTC
+    assert sub.term_end == term_end
     assert sub.term_end.tzinfo is UTC  # naive is taken as UTC, as the stores do

@@ -41,7 +41,7 @@ def credit_note() -> tuple[BilledSubscription, LedgerLine, Invoice]:
         quantity=3,
         term_duration="P1Y",
         billing_cycle="annual",
-        term_end=TERM_START + timedelta(days=364),
+        term_end=TERM_START + timedelta(days=365),  # P1Y from 2026-11-22, exclusive
         auto_renew_enabled=False,
     )
     charge = first_charge(sub, "e")

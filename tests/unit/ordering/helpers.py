@@ -145,7 +145,8 @@ def licenses_assigned(
 
 
 TERM_START = NOW + timedelta(days=2)
-TERM_END = datetime(2031, 2, 1, 12, 0, tzinfo=UTC)  # start + P1Y - 1 day
+TERM_END = datetime(2031, 2, 2, 12, 0, tzinfo=UTC)  # start + P1Y, exclusive
+COMMITMENT_END_DATE = "2031-02-01"  # the term's last day, as the partner sees it
 
 
 def activation_completed(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -11,10 +12,13 @@ from fastapi import FastAPI
 
 from services.ordering.domain.subscription import Subscription
 from services.ordering.entrypoints.consumers import SUBSCRIPTION_VIEW
+from services.ordering.entrypoints.subscription_schemas import SubscriptionOut
 from shared.events.envelope import Event
 from shared.messaging.consumer import EventConsumer
+from shared.periods import add
 from shared.store.memory import MemoryStore
 from tests.unit.ordering.helpers import (
+    COMMITMENT_END_DATE,
     LINK,
     TERM_END,
     TERM_START,
@@ -107,7 +111,7 @@ async def test_activation_completed_makes_it_active_with_its_term_dates(
     seen = await view(client, purchase)
     assert (seen["status"], seen["actionNeeded"], seen["licensesAssigned"]) == ("active", False, 3)
     assert seen["effectiveStartDate"] == TERM_START.isoformat().replace("+00:00", "Z")
-    assert seen["commitmentEndDate"] == TERM_END.isoformat().replace("+00:00", "Z")
+    assert seen["commitmentEndDate"] == COMMITMENT_END_DATE  # the day before TERM_END
     assert seen["activationLink"] == LINK  # kept for the record
     active = await client.get(
         f"/v1/customers/{purchase.customer_id}/subscriptions?status=active", headers=auth()
@@ -184,6 +188,24 @@ def test_a_late_activation_does_not_undo_a_later_status() -> None:
     deleted.record_activation(TERM_START, TERM_END, 1)
     assert (deleted.status, deleted.licenses_assigned) == ("deleted", 1)
     assert deleted.events == []  # the view records nothing: it emits nothing
+
+
+def test_commitment_end_date_of_a_term_from_2026_11_23_is_2026_12_22() -> None:
+    sub = _subscription()
+    term_start = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+    sub.record_activation(term_start, add(term_start, "P1M"), 1)  # term end is exclusive
+    assert sub.commitment_end_date == date(2026, 12, 22)
+    body = SubscriptionOut.model_validate(sub).to_wire()
+    assert (body["effectiveStartDate"], body["commitmentEndDate"]) == (
+        "2026-11-23T09:30:00Z",
+        "2026-12-22",
+    )
+
+
+def test_a_view_stored_with_the_last_day_as_an_instant_loads_as_that_date() -> None:
+    stored_before = _subscription().model_dump(mode="json")
+    stored_before["commitment_end_date"] = "2026-12-22T09:30:00Z"  # start + term - 1 day
+    assert Subscription.model_validate(stored_before).commitment_end_date == date(2026, 12, 22)
 
 
 def _subscription() -> Subscription:

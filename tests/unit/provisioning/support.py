@@ -106,9 +106,10 @@ class Harness:
 
     store: MemoryStore = field(default_factory=MemoryStore)
     clock: FixedClock = field(default_factory=lambda: FixedClock(T0))
+    settings: ProvisioningSettings = field(default_factory=lambda: SETTINGS)
 
     def __post_init__(self) -> None:
-        self.app = build_app(SETTINGS, store=self.store, clock=self.clock, catalog=CATALOG)
+        self.app = build_app(self.settings, store=self.store, clock=self.clock, catalog=CATALOG)
         (self.consumer,) = self.app.state.runtime.consumers
         self.client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=self.app), base_url="http://test"

@@ -74,7 +74,7 @@ async def test_licenses_then_activate_emits_one_activation_completed_with_every_
         "price_per_seat": Decimal("100.00"),
         "auto_renew_enabled": False,
         "term_start": start,
-        "term_end": datetime(2026, 1, 30, 12, 30, tzinfo=UTC),
+        "term_end": datetime(2026, 1, 31, 12, 30, tzinfo=UTC),  # exclusive: the anniversary
     }
     assert (done.subject, done.correlation_id, done.time) == (sid, event.correlation_id, start)
 
@@ -96,6 +96,7 @@ async def test_activate_then_licenses_completes_on_the_licenses_call() -> None:
     body = r.json()
     assert body["saasSubscriptionStatus"] == "Subscribed"
     assert body["term"]["startDate"] == "2025-01-31T09:30:00Z"
+    # endDate is the term's last day (its exclusive end, Jan 31 + P1M = Feb 28, - 1 day)
     assert body["term"]["endDate"] == "2025-02-27T09:30:00Z"
 
 

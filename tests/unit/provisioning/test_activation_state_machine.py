@@ -96,7 +96,7 @@ def test_licenses_then_activate_completes_on_the_activate() -> None:
     sub.confirm_activation("standard", 3, LATER)
 
     (done,) = sub.events
-    end = datetime(2025, 2, 27, 11, 30, tzinfo=UTC)
+    end = datetime(2025, 2, 28, 11, 30, tzinfo=UTC)  # Jan 31 + P1M clamps; exclusive
     assert isinstance(done, ActivationCompleted)
     assert (done.licenses_assigned, done.term_start, done.term_end) == (2, LATER, end)
     assert (done.price_per_seat_minor, done.currency, done.auto_renew) == (1000, "USD", True)
@@ -119,14 +119,14 @@ def test_activate_then_licenses_completes_on_the_licenses() -> None:
     assert sub.status == "Subscribed"
 
 
-def test_annual_term_ends_the_day_before_the_anniversary() -> None:
+def test_annual_term_ends_exclusively_at_the_anniversary() -> None:
     sub = pending(term="P1Y")
     sub.assign_licenses(users("u1"), T0)
     recorded(sub)
     sub.confirm_activation("standard", 3, T0)
     (done,) = sub.events
     assert isinstance(done, ActivationCompleted)
-    assert done.term_end == datetime(2026, 1, 30, 9, 30, tzinfo=UTC)
+    assert done.term_end == datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
 
 
 def test_licenses_alone_never_complete() -> None:

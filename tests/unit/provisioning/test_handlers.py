@@ -46,7 +46,8 @@ class _FailsOnCompletion(EventMapping):
 def bus_of(h: Harness, events: EventMapping = EVENTS) -> MessageBus:
     tokens = PurchaseTokens(SETTINGS.csp_purchase_token_secret, "P7D", h.clock)
     service = dataclasses.replace(DEFINITION, events=events)
-    return build_bus(service, h.store, h.clock, {"catalog": CATALOG, "tokens": tokens})
+    dependencies = {"catalog": CATALOG, "tokens": tokens, "page_size": 100}
+    return build_bus(service, h.store, h.clock, dependencies)
 
 
 async def pending(h: Harness) -> str:

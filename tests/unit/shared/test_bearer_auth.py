@@ -1,24 +1,32 @@
 """Bearer JWTs become principals through FastAPI's HTTPBearer: declared in every OpenAPI
-document, 401 without a valid token, 403 for the wrong kind of caller or role."""
+document, 401 without a valid token (naming why), 403 for the wrong kind of caller or
+role. Here the HS256 tokens of development and tests; RS256 from an issuer's JWKS is in
+test_jwks_auth.py."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import jwt
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
 
+from services.billing.settings import BillingSettings
 from shared.clock import FixedClock
 from shared.errors import Unauthorized
 from shared.http.app import create_service_app
 from shared.http.auth import (
+    CLOCK_SKEW_LEEWAY,
     Authenticator,
+    JwksVerifier,
     PartnerUser,
     PublisherClient,
+    SharedSecretVerifier,
     decode_principal,
     mint_token,
+    verifier_for,
 )
 from shared.messaging.kafka import make_broker
 from shared.messaging.runtime import ServiceRuntime
@@ -131,7 +139,7 @@ def test_partner_and_publisher_tokens_become_principals() -> None:
 @pytest.mark.parametrize(
     "token",
     [
-        mint_token(SECRET, {"sub": "a", "partnerId": "p"}, ttl=timedelta(seconds=-5)),
+        mint_token(SECRET, {"sub": "a", "partnerId": "p"}, ttl=timedelta(minutes=-5)),
         mint_token("another-secret-of-at-least-32-bytes!!", {"sub": "a", "partnerId": "p"}),
         jwt.encode({"sub": "a", "partnerId": "p"}, None, algorithm="none"),
         mint_token(SECRET, {"sub": "a"}),
@@ -142,3 +150,103 @@ def test_partner_and_publisher_tokens_become_principals() -> None:
 def test_bad_tokens_are_unauthorized(token: str) -> None:
     with pytest.raises(Unauthorized):
         decode_principal(token, SECRET)
+
+
+def token(**claims: Any) -> str:
+    """An HS256 partner token issued now for an hour; a claim given as None is left out,
+    one given as a timedelta is that far from now (when the test runs, not when collected)."""
+    now = datetime.now(UTC)
+    base: dict[str, Any] = {
+        "sub": "alice",
+        "partnerId": "p1",
+        "roles": ["GlobalAdmin"],
+        "iat": now,
+        "exp": now + timedelta(hours=1),
+    }
+    merged = {**base, **claims}
+    payload = {
+        name: now + value if isinstance(value, timedelta) else value
+        for name, value in merged.items()
+        if value is not None
+    }
+    return jwt.encode(payload, SECRET, "HS256")
+
+
+def from_now(seconds: float) -> timedelta:
+    return timedelta(seconds=seconds)
+
+
+def test_the_clock_skew_leeway_is_thirty_seconds() -> None:
+    assert timedelta(seconds=30) == CLOCK_SKEW_LEEWAY
+
+
+@pytest.mark.parametrize(
+    ("claims", "why"),
+    [
+        ({"exp": None}, "has no 'exp' claim"),
+        ({"iat": None}, "has no 'iat' claim"),
+        ({"sub": None}, "has no 'sub' claim"),
+        ({"iat": from_now(-7200), "exp": from_now(-60)}, "has expired (exp)"),
+        ({"nbf": from_now(120)}, "not valid yet (nbf)"),
+        ({"iat": from_now(120)}, "not valid yet (iat)"),
+        ({"publisherId": "contoso"}, "both a partnerId and a publisherId"),
+    ],
+    ids=[
+        "missing-exp",
+        "missing-iat",
+        "missing-sub",
+        "expired",
+        "nbf-in-the-future",
+        "issued-in-the-future",
+        "partner-and-publisher",
+    ],
+)
+async def test_a_refused_token_is_a_401_saying_why(claims: dict[str, Any], why: str) -> None:
+    async with client(token(**claims)) as api:
+        answer = await api.get("/read")
+
+    assert answer.status_code == 401
+    assert why in answer.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"iat": from_now(-3600), "exp": from_now(-20)},
+        {"nbf": from_now(20)},
+        {"iat": from_now(20)},
+    ],
+    ids=["expired-inside-the-leeway", "nbf-inside-the-leeway", "iat-inside-the-leeway"],
+)
+async def test_clocks_may_disagree_by_the_leeway(claims: dict[str, Any]) -> None:
+    async with client(token(**claims)) as api:
+        assert (await api.get("/read")).json() == {"user": "alice"}
+
+
+def test_a_token_naming_both_identities_is_refused() -> None:
+    with pytest.raises(Unauthorized, match="both a partnerId and a publisherId"):
+        decode_principal(token(publisherId="contoso"), SECRET)
+    with pytest.raises(Unauthorized, match="both a partnerId and a publisherId"):
+        decode_principal(token(publisherId="contoso", roles=None), SECRET)
+
+
+async def test_both_identities_are_a_401_on_the_publisher_route_too() -> None:
+    async with client(token(publisherId="contoso")) as api:
+        answer = await api.get("/publish")
+    assert answer.status_code == 401
+
+
+def test_minted_tokens_carry_sub_iat_and_a_finite_exp() -> None:
+    claims = jwt.decode(PUBLISHER, SECRET, algorithms=["HS256"])
+    assert {"sub", "iat", "exp"} <= set(claims)
+    assert claims["exp"] - claims["iat"] == int(timedelta(days=30).total_seconds())
+
+
+def test_the_settings_choose_hs256_in_development_and_the_jwks_when_configured() -> None:
+    assert isinstance(verifier_for(BillingSettings(csp_jwt_secret=SECRET)), SharedSecretVerifier)
+    jwks = BillingSettings(
+        csp_jwks_url="https://issuer.example/keys",
+        csp_jwt_issuer="https://issuer.example/",
+        csp_jwt_audience="csp-marketplace",
+    )
+    assert isinstance(verifier_for(jwks), JwksVerifier)

@@ -7,7 +7,15 @@ import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from shared.errors import Conflict, Forbidden, NotFound, Problem, RuleBroken, Unauthorized
+from shared.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Problem,
+    RuleBroken,
+    Unauthorized,
+    Unavailable,
+)
 from shared.http.errors import field_path, install_error_handlers
 
 
@@ -48,10 +56,24 @@ def client(app: FastAPI) -> httpx.AsyncClient:
         (Forbidden("not your customer", "customerId"), 403, "Forbidden"),
         (NotFound("no such cart", "cartId"), 404, "NotFound"),
         (Conflict("the cart was checked out already", "cartId"), 409, "Conflict"),
+        (
+            Unavailable("the token issuer cannot be reached", "Authorization"),
+            503,
+            "ServiceUnavailable",
+        ),
         (SeatLimitExceeded("at most 300 seats", "quantity"), 400, "BadRequest"),
         (Problem("something expected went wrong", "request"), 400, "BadRequest"),
     ],
-    ids=["rule-broken", "unauthorized", "forbidden", "not-found", "conflict", "subclass", "base"],
+    ids=[
+        "rule-broken",
+        "unauthorized",
+        "forbidden",
+        "not-found",
+        "conflict",
+        "unavailable",
+        "subclass",
+        "base",
+    ],
 )
 async def test_each_problem_becomes_its_status_and_code_with_its_target(
     problem: Problem, status: int, code: str

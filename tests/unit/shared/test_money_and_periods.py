@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
 from shared.money import format_money, round_to_minor, to_minor
-from shared.periods import add, inclusive_end, parse_duration
+from shared.periods import add, last_day, parse_duration
 
 
 def test_minor_units_follow_the_currency() -> None:
@@ -31,10 +31,16 @@ def test_computed_amounts_round_half_up() -> None:
     assert round_to_minor(Decimal("0.0049"), "USD") == 0
 
 
-def test_terms_end_the_day_before_the_same_date_next_period() -> None:
+def test_terms_end_exclusively_where_the_next_one_starts() -> None:
     start = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
-    assert inclusive_end(start, "P1M") == datetime(2026, 12, 21, 10, 0, tzinfo=UTC)
-    assert inclusive_end(start, "P1Y") == datetime(2027, 11, 21, 10, 0, tzinfo=UTC)
+    assert add(start, "P1M") == datetime(2026, 12, 22, 10, 0, tzinfo=UTC)
+    assert add(start, "P1Y") == datetime(2027, 11, 22, 10, 0, tzinfo=UTC)
+    assert add(add(start, "P1M"), "P1M") == datetime(2027, 1, 22, 10, 0, tzinfo=UTC)
+
+
+def test_the_last_day_is_the_day_before_the_exclusive_end() -> None:
+    assert last_day(add(datetime(2026, 11, 23, 9, 30, tzinfo=UTC), "P1M")) == date(2026, 12, 22)
+    assert last_day(datetime(2026, 12, 23, tzinfo=UTC)) == date(2026, 12, 22)  # at midnight
 
 
 def test_month_ends_clamp_and_hours_add() -> None:

@@ -13,7 +13,11 @@ from services.provisioning.settings import DEV_PURCHASE_TOKEN_SECRET, Provisioni
 from shared.settings import DEV_JWT_SECRET, InsecureConfiguration, ServiceSettings
 
 EVERY_SERVICE = [OrderingSettings, ProvisioningSettings, BillingSettings]
-JWT = "j" * 32
+ISSUER = {
+    "csp_jwks_url": "https://login.example/tenant/discovery/v2.0/keys",
+    "csp_jwt_issuer": "https://login.example/tenant/v2.0",
+    "csp_jwt_audience": "api://csp-marketplace",
+}
 PURCHASE_TOKENS = "p" * 32
 CATALOG = Path("/etc/csp/catalog.json")
 
@@ -28,7 +32,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def production(cls: type[ServiceSettings], **values: object) -> ServiceSettings:
     """A production configuration that is complete for `cls`, plus `values`."""
-    complete: dict[str, object] = {"csp_env": "production", "csp_jwt_secret": JWT}
+    complete: dict[str, object] = {"csp_env": "production", **ISSUER}
     if cls is not BillingSettings:
         complete["csp_catalog"] = CATALOG
     if cls is ProvisioningSettings:
@@ -44,7 +48,7 @@ def test_every_service_runs_in_production_with_what_it_reads_set(
 
 
 def test_billing_needs_no_purchase_token_secret_or_catalog_in_production() -> None:
-    settings = BillingSettings(csp_env="production", csp_jwt_secret=JWT)
+    settings = BillingSettings(csp_env="production", **ISSUER)
     assert settings.is_production
     assert not hasattr(settings, "csp_purchase_token_secret")
     assert not hasattr(settings, "csp_catalog")
@@ -66,21 +70,55 @@ def test_a_service_reading_the_catalog_refuses_a_missing_one_in_production(
 
 
 @pytest.mark.parametrize("cls", EVERY_SERVICE, ids=lambda c: c.SERVICE)
-def test_every_service_refuses_the_dev_jwt_secret_and_the_test_clock_in_production(
-    cls: type[ServiceSettings],
-) -> None:
-    with pytest.raises(InsecureConfiguration, match="CSP_JWT_SECRET is the dev default"):
-        production(cls, csp_jwt_secret=DEV_JWT_SECRET)
-    with pytest.raises(InsecureConfiguration, match="CSP_JWT_SECRET must be at least 32 bytes"):
-        production(cls, csp_jwt_secret="short")
+def test_production_refuses_to_run_without_the_oidc_issuer(cls: type[ServiceSettings]) -> None:
+    with pytest.raises(InsecureConfiguration) as refused:
+        production(cls, csp_jwks_url=None, csp_jwt_issuer=None, csp_jwt_audience=None)
+    assert str(refused.value) == (
+        "production verifies RS256 tokens from an OIDC issuer: set CSP_JWKS_URL, "
+        "CSP_JWT_ISSUER and CSP_JWT_AUDIENCE (missing: CSP_JWKS_URL, CSP_JWT_ISSUER, "
+        "CSP_JWT_AUDIENCE)"
+    )
+    for name in ISSUER:
+        with pytest.raises(InsecureConfiguration, match=f"missing: {name.upper()}\\)$"):
+            production(cls, **{name: None})
+
+
+@pytest.mark.parametrize("cls", EVERY_SERVICE, ids=lambda c: c.SERVICE)
+def test_production_with_the_issuer_needs_no_jwt_secret(cls: type[ServiceSettings]) -> None:
+    """CSP_JWT_SECRET is for HS256 in development; production never reads it."""
+    settings = production(cls)
+    assert settings.is_production and settings.uses_jwks
+    assert settings.csp_jwt_secret == DEV_JWT_SECRET  # unset, and unused
+
+
+def test_production_fetches_the_keys_over_https_only() -> None:
+    with pytest.raises(InsecureConfiguration, match="CSP_JWKS_URL must be an https:// URL"):
+        production(BillingSettings, csp_jwks_url="http://login.example/keys")
+
+
+def test_half_an_issuer_is_refused_in_development_too() -> None:
+    with pytest.raises(InsecureConfiguration, match="go together; missing: CSP_JWT_AUDIENCE$"):
+        BillingSettings(**{**ISSUER, "csp_jwt_audience": None})
+    with pytest.raises(InsecureConfiguration, match="CSP_JWKS_URL must be an http"):
+        BillingSettings(**{**ISSUER, "csp_jwks_url": "file:///etc/keys.json"})
+
+
+def test_development_may_use_a_local_issuer_over_http() -> None:
+    settings = BillingSettings(**{**ISSUER, "csp_jwks_url": "http://127.0.0.1:8080/keys"})
+    assert settings.uses_jwks
+
+
+@pytest.mark.parametrize("cls", EVERY_SERVICE, ids=lambda c: c.SERVICE)
+def test_every_service_refuses_the_test_clock_in_production(cls: type[ServiceSettings]) -> None:
     with pytest.raises(InsecureConfiguration, match="CSP_TEST_CLOCK"):
         production(cls, csp_test_clock=True)
 
 
 @pytest.mark.parametrize("cls", EVERY_SERVICE, ids=lambda c: c.SERVICE)
-def test_development_accepts_every_dev_default(cls: type[ServiceSettings]) -> None:
+def test_development_keeps_hs256_and_every_dev_default(cls: type[ServiceSettings]) -> None:
     settings = cls(csp_test_clock=True)
     assert not settings.is_production
+    assert not settings.uses_jwks
     assert settings.csp_jwt_secret == DEV_JWT_SECRET
 
 
@@ -92,7 +130,9 @@ def test_load_turns_a_refusal_into_one_line_to_exit_with(
     with pytest.raises(SystemExit) as refused:
         cls.load()
     assert str(refused.value) == (
-        "configuration refused: CSP_JWT_SECRET is the dev default; set a real secret"
+        "configuration refused: production verifies RS256 tokens from an OIDC issuer: set "
+        "CSP_JWKS_URL, CSP_JWT_ISSUER and CSP_JWT_AUDIENCE (missing: CSP_JWKS_URL, "
+        "CSP_JWT_ISSUER, CSP_JWT_AUDIENCE)"
     )
 
 

@@ -1,0 +1,371 @@
+"""Production identity: RS256 tokens of an OIDC issuer, verified with the keys its JWKS
+URL publishes (here a tiny HTTP server on 127.0.0.1 serving keys made in the test).
+
+Issuer and audience are checked; the key set is cached, and an unknown `kid` makes the
+verifier fetch it again (key rotation); an HS256 token is refused outright; when the
+keys cannot be fetched the answer is a 503 naming it, never a 500."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import inspect
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi import APIRouter, Depends, FastAPI
+
+from shared.clock import FixedClock
+from shared.errors import Unauthorized
+from shared.http.app import create_service_app
+from shared.http.auth import (
+    Authenticator,
+    JwksUnavailable,
+    JwksVerifier,
+    PartnerUser,
+    PublisherClient,
+    decode_principal,
+)
+from shared.messaging.kafka import make_broker
+from shared.messaging.runtime import ServiceRuntime
+from shared.store.memory import MemoryStore
+
+ISSUER = "https://login.example/tenant/v2.0"
+AUDIENCE = "api://csp-marketplace"
+PARTNER = {"sub": "alice", "partnerId": "p1", "roles": ["GlobalAdmin"]}
+
+
+@dataclass
+class SigningKey:
+    kid: str
+    private: rsa.RSAPrivateKey = field(
+        default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    )
+
+    def jwk(self) -> dict[str, Any]:
+        public = jwt.algorithms.RSAAlgorithm.to_jwk(self.private.public_key(), as_dict=True)
+        return {**public, "kid": self.kid, "use": "sig", "alg": "RS256"}
+
+    def sign(self, **claims: Any) -> str:
+        """A partner token from ISSUER for AUDIENCE, valid for an hour, plus `claims`
+        (None leaves one out; a timedelta is that far from now)."""
+        now = datetime.now(UTC)
+        base = {"iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + timedelta(hours=1)}
+        merged = {**base, **PARTNER, **claims}
+        payload = {
+            name: now + value if isinstance(value, timedelta) else value
+            for name, value in merged.items()
+            if value is not None
+        }
+        return jwt.encode(payload, self.private, algorithm="RS256", headers={"kid": self.kid})
+
+
+class Issuer:
+    """Serves a JWKS on 127.0.0.1 and counts how often it was fetched."""
+
+    def __init__(self) -> None:
+        self.keys: list[SigningKey] = []
+        self.fetches = 0
+        self.broken: str | None = None  # "500" or "not-json"
+        issuer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                issuer.fetches += 1
+                if issuer.broken == "500":
+                    self.send_error(500)
+                    return
+                body = (
+                    b"<html>maintenance</html>"
+                    if issuer.broken == "not-json"
+                    else json.dumps({"keys": [k.jwk() for k in issuer.keys]}).encode()
+                )
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/.well-known/jwks.json"
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
+        self.thread.start()
+
+    def verifier(self, **options: Any) -> JwksVerifier:
+        return JwksVerifier(self.url, issuer=ISSUER, audience=AUDIENCE, **options)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def issuer() -> Iterator[Issuer]:
+    served = Issuer()
+    yield served
+    served.close()
+
+
+@pytest.fixture(scope="module")
+def key_a() -> SigningKey:
+    return SigningKey("key-a")
+
+
+@pytest.fixture(scope="module")
+def key_b() -> SigningKey:
+    return SigningKey("key-b")
+
+
+def app_with(auth: Authenticator) -> FastAPI:
+    """A service app as every service builds it, with a partner and a publisher route."""
+    router = APIRouter()
+
+    @router.get("/read")
+    async def read(user: PartnerUser = Depends(auth.partner_reader)) -> dict[str, str]:
+        return {"user": user.user_id}
+
+    @router.get("/publish")
+    async def publish(client: PublisherClient = Depends(auth.publisher)) -> dict[str, str]:
+        return {"publisher": client.publisher_id}
+
+    runtime = ServiceRuntime(
+        name="test",
+        store=MemoryStore(),
+        broker=make_broker("127.0.0.1:1", client_id="test"),  # never started here
+        clock=FixedClock(datetime(2026, 11, 22, tzinfo=UTC)),
+    )
+    return create_service_app(runtime=runtime, title="test", routers=[router])
+
+
+async def call(verifier: JwksVerifier, token: str, path: str = "/read") -> httpx.Response:
+    app = app_with(Authenticator(verifier))
+    transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as api:
+        return await api.get(path)
+
+
+async def test_a_token_signed_with_a_published_key_is_accepted(
+    issuer: Issuer, key_a: SigningKey
+) -> None:
+    issuer.keys = [key_a]
+
+    answer = await call(issuer.verifier(), key_a.sign())
+
+    assert answer.status_code == 200
+    assert answer.json() == {"user": "alice"}
+
+
+async def test_a_publisher_token_from_the_issuer_is_a_publisher(
+    issuer: Issuer, key_a: SigningKey
+) -> None:
+    issuer.keys = [key_a]
+    token = key_a.sign(partnerId=None, roles=None, sub="contoso-app", publisherId="contoso")
+
+    answer = await call(issuer.verifier(), token, "/publish")
+
+    assert answer.json() == {"publisher": "contoso"}
+
+
+@pytest.mark.parametrize(
+    ("claims", "why"),
+    [
+        ({"iss": "https://evil.example/"}, "not from the expected issuer (iss)"),
+        ({"iss": None}, "has no 'iss' claim"),
+        ({"aud": "api://another-app"}, "not meant for this audience (aud)"),
+        ({"aud": None}, "has no 'aud' claim"),
+        ({"exp": None}, "has no 'exp' claim"),
+        ({"iat": None}, "has no 'iat' claim"),
+        ({"exp": timedelta(minutes=-5)}, "has expired (exp)"),
+        ({"publisherId": "contoso"}, "both a partnerId and a publisherId"),
+    ],
+    ids=[
+        "wrong-issuer",
+        "no-issuer",
+        "wrong-audience",
+        "no-audience",
+        "no-exp",
+        "no-iat",
+        "expired",
+        "both-identities",
+    ],
+)
+async def test_a_token_the_issuer_signed_for_something_else_is_a_401(
+    issuer: Issuer, key_a: SigningKey, claims: dict[str, Any], why: str
+) -> None:
+    issuer.keys = [key_a]
+
+    answer = await call(issuer.verifier(), key_a.sign(**claims))
+
+    assert answer.status_code == 401
+    assert answer.json()["error"]["code"] == "Unauthorized"
+    assert why in answer.json()["error"]["message"]
+
+
+def test_the_key_set_is_fetched_once_for_tokens_with_a_known_kid(
+    issuer: Issuer, key_a: SigningKey
+) -> None:
+    issuer.keys = [key_a]
+    verifier = issuer.verifier()
+
+    decode_principal(key_a.sign(sub="one"), verifier)
+    decode_principal(key_a.sign(sub="two"), verifier)
+
+    assert issuer.fetches == 1
+
+
+def test_an_unknown_kid_refetches_the_key_set_so_a_rotated_key_is_accepted(
+    issuer: Issuer, key_a: SigningKey, key_b: SigningKey
+) -> None:
+    issuer.keys = [key_a]
+    verifier = issuer.verifier(refresh_cooldown=timedelta(0))
+    assert decode_principal(key_a.sign(), verifier).user_id == "alice"  # type: ignore[union-attr]
+    assert issuer.fetches == 1
+
+    issuer.keys = [key_b]  # the issuer rotates its signing key
+    principal = decode_principal(key_b.sign(sub="bob"), verifier)
+
+    assert principal == PartnerUser("bob", "p1", frozenset({"GlobalAdmin"}))
+    assert issuer.fetches == 2
+    decode_principal(key_b.sign(sub="carol"), verifier)
+    assert issuer.fetches == 2  # the refreshed set is cached in turn
+
+
+def test_unknown_kids_cannot_make_the_verifier_hammer_the_issuer(
+    issuer: Issuer, key_a: SigningKey
+) -> None:
+    """Within the refresh cooldown an unknown kid is refused without another fetch."""
+    issuer.keys = [key_a]
+    verifier = issuer.verifier()  # the default cooldown
+    decode_principal(key_a.sign(), verifier)
+
+    for n in range(5):
+        stranger = SigningKey(f"made-up-{n}", key_a.private)
+        with pytest.raises(Unauthorized, match="not among the issuer's keys"):
+            decode_principal(stranger.sign(), verifier)
+
+    assert issuer.fetches == 1
+
+
+async def test_a_kid_still_unknown_after_the_refresh_is_a_401(
+    issuer: Issuer, key_a: SigningKey, key_b: SigningKey
+) -> None:
+    issuer.keys = [key_a]
+
+    answer = await call(issuer.verifier(refresh_cooldown=timedelta(0)), key_b.sign())
+
+    assert answer.status_code == 401
+    assert "'key-b' is not among the issuer's keys" in answer.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("kid", ["key-a", None], ids=["known-kid", "no-kid"])
+async def test_an_hs256_token_is_refused_when_the_issuer_is_configured(
+    issuer: Issuer, key_a: SigningKey, kid: str | None
+) -> None:
+    """Algorithm confusion: an HS256 token signed with the public key as its secret."""
+    issuer.keys = [key_a]
+    public_pem = key_a.private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    now = datetime.now(UTC)
+    claims = {
+        **PARTNER,
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + timedelta(hours=1),
+    }
+    forged = hs256_signed(claims, public_pem, kid)  # PyJWT itself refuses a PEM here
+
+    answer = await call(issuer.verifier(), forged)
+
+    assert answer.status_code == 401
+    assert "algorithm 'HS256' is not accepted" in answer.json()["error"]["message"]
+    assert issuer.fetches == 0  # refused before any key was looked up
+
+
+def hs256_signed(claims: dict[str, Any], key: bytes, kid: str | None) -> str:
+    """An HS256 JWT made by hand, with any bytes as the HMAC key."""
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    header = {"alg": "HS256", "typ": "JWT", **({"kid": kid} if kid else {})}
+    body = json.dumps(claims, default=lambda moment: int(moment.timestamp()))
+    signing_input = f"{b64(json.dumps(header).encode())}.{b64(body.encode())}"
+    signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64(signature)}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def test_an_unreachable_key_set_is_a_503_naming_it_never_a_500(key_a: SigningKey) -> None:
+    down = JwksVerifier(f"http://127.0.0.1:{free_port()}/jwks", issuer=ISSUER, audience=AUDIENCE)
+
+    answer = await call(down, key_a.sign())
+
+    assert answer.status_code == 503
+    assert "cannot fetch the token issuer's keys" in answer.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("broken", ["500", "not-json"])
+async def test_an_issuer_answering_no_key_set_is_a_503(
+    issuer: Issuer, key_a: SigningKey, broken: str
+) -> None:
+    issuer.keys, issuer.broken = [key_a], broken
+
+    answer = await call(issuer.verifier(), key_a.sign())
+
+    assert answer.status_code == 503
+    assert "cannot fetch the token issuer's keys" in answer.json()["error"]["message"]
+
+
+async def test_a_key_set_without_signing_keys_is_a_503(issuer: Issuer, key_a: SigningKey) -> None:
+    issuer.keys = [SigningKey("", key_a.private)]  # no kid: not a usable signing key
+
+    answer = await call(issuer.verifier(), key_a.sign())
+
+    assert answer.status_code == 503
+    assert "key set is unusable" in answer.json()["error"]["message"]
+
+
+def test_the_verifier_itself_raises_jwks_unavailable_when_the_issuer_is_down(
+    key_a: SigningKey,
+) -> None:
+    down = JwksVerifier(f"http://127.0.0.1:{free_port()}/jwks", issuer=ISSUER, audience=AUDIENCE)
+    with pytest.raises(JwksUnavailable):
+        down.claims(key_a.sign())
+
+
+def test_a_jwks_verifier_always_checks_issuer_and_audience() -> None:
+    with pytest.raises(ValueError, match="issuer and the audience"):
+        JwksVerifier("https://login.example/keys", issuer="", audience=AUDIENCE)
+
+
+@pytest.mark.parametrize("name", ["principal", "partner_reader", "partner_writer", "publisher"])
+def test_the_dependencies_run_in_the_threadpool_so_a_key_fetch_never_blocks_the_loop(
+    name: str,
+) -> None:
+    """FastAPI runs a plain `def` dependency in its threadpool; PyJWKClient is blocking."""
+    assert not inspect.iscoroutinefunction(getattr(Authenticator, name))
