@@ -77,12 +77,16 @@ def test_period_ends_exclusively_at_the_same_moment_next_cycle() -> None:
     )
 
 
-def test_consecutive_monthly_periods_tile_across_a_month_end() -> None:
+@pytest.mark.parametrize(("year", "february_end"), [(2026, 28), (2028, 29)], ids=["2026", "leap"])
+def test_consecutive_monthly_periods_tile_across_a_month_end(year: int, february_end: int) -> None:
     term_end = datetime(2030, 1, 1, tzinfo=UTC)
-    january = billing_period(datetime(2026, 1, 31, 9, 30, tzinfo=UTC), "monthly", term_end)
+    january = billing_period(datetime(year, 1, 31, 9, 30, tzinfo=UTC), "monthly", term_end)
     february = billing_period(january.end, "monthly", term_end)
-    assert january.end == datetime(2026, 2, 28, 9, 30, tzinfo=UTC)  # Jan 31 + P1M clamps
-    assert february.start == january.end  # no gap, no overlap
+    march = billing_period(february.end, "monthly", term_end)
+    assert january.end == datetime(year, 2, february_end, 9, 30, tzinfo=UTC)  # Jan 31 clamps
+    # each next period starts exactly where the last ended, so the clamped day carries on
+    assert (february.start, march.start) == (january.end, february.end)
+    assert february.end == datetime(year, 3, february_end, 9, 30, tzinfo=UTC)
 
 
 def test_a_p1y_term_billed_monthly_is_twelve_periods_tiling_the_term_exactly() -> None:

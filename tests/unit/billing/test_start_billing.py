@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.billing.domain.billing_period import billing_period
 from services.billing.domain.ledger import derived_id
 from services.billing.entrypoints.consumers import (
     ACTIVATIONS,
@@ -24,6 +25,7 @@ from shared.events.provisioning import (
 )
 from shared.events.topics import PROVISIONING_SUBSCRIPTIONS
 from shared.messaging.consumer import EventConsumer
+from shared.periods import add
 from shared.store.memory import MemoryStore
 from shared.store.port import DuplicateKey
 from tests.unit.billing.builders import (
@@ -131,6 +133,20 @@ async def test_activation_emits_charge_posted_and_invoice_issued_caused_by_it(
     assert charge.data.charge_id == derived_id(str(event.id), "charge")
     assert charge.data.invoice_id == issued.data.invoice_id
     assert (issued.data.number, str(issued.data.total)) == ("INV-000001", "12000")
+
+
+async def test_the_charged_period_ends_exactly_where_the_next_period_starts(
+    store: MemoryStore, consumer: EventConsumer
+) -> None:
+    event = activation_completed(term_duration="P1Y", billing_cycle="monthly")
+    await consumer.handle(event.to_bytes())
+
+    charge, _ = await emitted(store)
+    assert isinstance(charge, ChargePosted)
+    second = billing_period(charge.data.period_end, "monthly", event.data.term_end)
+    assert charge.data.period_start == TERM_START
+    assert charge.data.period_end == add(TERM_START, "P1M") == second.start  # no gap
+    assert second.end == add(TERM_START, "P2M")
 
 
 async def test_invoice_numbers_are_sequential_across_subscriptions(
