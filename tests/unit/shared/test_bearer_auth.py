@@ -11,12 +11,10 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import FastAPI
 
 from services.billing.settings import BillingSettings
-from shared.clock import FixedClock
 from shared.errors import Unauthorized
-from shared.http.app import create_service_app
 from shared.http.auth import (
     CLOCK_SKEW_LEEWAY,
     Authenticator,
@@ -28,9 +26,7 @@ from shared.http.auth import (
     mint_token,
     verifier_for,
 )
-from shared.messaging.kafka import make_broker
-from shared.messaging.runtime import ServiceRuntime
-from shared.store.memory import MemoryStore
+from tests.support.auth_app import app_with
 
 SECRET = "unit-test-secret-of-at-least-32-bytes"
 READER = mint_token(SECRET, {"sub": "alice", "partnerId": "p1", "roles": ["SalesAgent"]})
@@ -40,29 +36,7 @@ PUBLISHER = mint_token(SECRET, {"sub": "app", "publisherId": "contoso"})
 
 
 def service_app() -> FastAPI:
-    """Built the way every service is built, with one route per kind of caller."""
-    auth = Authenticator(SECRET)
-    router = APIRouter()
-
-    @router.get("/read")
-    async def read(user: PartnerUser = Depends(auth.partner_reader)) -> dict[str, str]:
-        return {"user": user.user_id}
-
-    @router.post("/write")
-    async def write(user: PartnerUser = Depends(auth.partner_writer)) -> dict[str, str]:
-        return {"user": user.user_id}
-
-    @router.get("/publish")
-    async def publish(client: PublisherClient = Depends(auth.publisher)) -> dict[str, str]:
-        return {"publisher": client.publisher_id}
-
-    runtime = ServiceRuntime(
-        name="test",
-        store=MemoryStore(),
-        broker=make_broker("127.0.0.1:1", client_id="test"),  # never started here
-        clock=FixedClock(datetime(2026, 11, 22, tzinfo=UTC)),
-    )
-    return create_service_app(runtime=runtime, title="test", routers=[router])
+    return app_with(Authenticator(SECRET))
 
 
 def client(token: str | None = None, scheme: str = "Bearer") -> httpx.AsyncClient:

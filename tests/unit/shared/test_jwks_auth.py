@@ -25,22 +25,16 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fastapi import APIRouter, Depends, FastAPI
 
-from shared.clock import FixedClock
 from shared.errors import Unauthorized
-from shared.http.app import create_service_app
 from shared.http.auth import (
     Authenticator,
     JwksUnavailable,
     JwksVerifier,
     PartnerUser,
-    PublisherClient,
     decode_principal,
 )
-from shared.messaging.kafka import make_broker
-from shared.messaging.runtime import ServiceRuntime
-from shared.store.memory import MemoryStore
+from tests.support.auth_app import app_with
 
 ISSUER = "https://login.example/tenant/v2.0"
 AUDIENCE = "api://csp-marketplace"
@@ -131,27 +125,6 @@ def key_a() -> SigningKey:
 @pytest.fixture(scope="module")
 def key_b() -> SigningKey:
     return SigningKey("key-b")
-
-
-def app_with(auth: Authenticator) -> FastAPI:
-    """A service app as every service builds it, with a partner and a publisher route."""
-    router = APIRouter()
-
-    @router.get("/read")
-    async def read(user: PartnerUser = Depends(auth.partner_reader)) -> dict[str, str]:
-        return {"user": user.user_id}
-
-    @router.get("/publish")
-    async def publish(client: PublisherClient = Depends(auth.publisher)) -> dict[str, str]:
-        return {"publisher": client.publisher_id}
-
-    runtime = ServiceRuntime(
-        name="test",
-        store=MemoryStore(),
-        broker=make_broker("127.0.0.1:1", client_id="test"),  # never started here
-        clock=FixedClock(datetime(2026, 11, 22, tzinfo=UTC)),
-    )
-    return create_service_app(runtime=runtime, title="test", routers=[router])
 
 
 async def call(verifier: JwksVerifier, token: str, path: str = "/read") -> httpx.Response:
