@@ -38,3 +38,12 @@ def last_day(end: datetime) -> date:
     """The last day of a term or period ending (exclusively) at `end`, as a date:
     a term from 2026-11-23 ends at 2026-12-23 and its last day is 2026-12-22."""
     return (end - timedelta(days=1)).date()
+
+
+def nth(start: datetime, duration: str, n: int) -> datetime:
+    """The start of the n-th of consecutive `duration`s from `start` (n = 0 is `start`),
+    counted from `start` rather than chained, so month ends do not drift: Jan 31 +
+    2 x P1M is Mar 31, where (Jan 31 + P1M) + P1M would be Mar 28."""
+    if n < 0:
+        raise ValueError(f"n must not be negative, got {n}")
+    return start + parse_duration(duration) * n

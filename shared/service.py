@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from shared.clock import Clock
+from shared.due_work import DueWork, DueWorkRunner
 from shared.http.app import create_service_app
 from shared.http.auth import Authenticator, verifier_for
 from shared.messaging.consumer import ConsumerGroup
@@ -27,7 +28,7 @@ from shared.service_layer.unit_of_work import Cause, UnitOfWork
 from shared.settings import ServiceSettings
 from shared.store.port import Store
 from shared.store.sqlite import SqliteStore
-from shared.testclock import DueWork, TestClock
+from shared.testclock import TestClock
 
 
 @dataclass
@@ -41,7 +42,8 @@ class ServiceDefinition:
     consumers: Sequence[ConsumerGroup] = ()
     routers: Callable[[MessageBus, Authenticator], Sequence[APIRouter]] = lambda bus, auth: ()
     advances_test_clock: bool = False  # only ordering announces new offsets
-    due_work: Callable[[MessageBus], Sequence[DueWork]] = lambda bus: ()
+    # What falls due with business time, given the bus and the service's dependencies.
+    due_work: Callable[[MessageBus, Mapping[str, Any]], Sequence[DueWork]] = lambda bus, deps: ()
     install: Callable[[FastAPI], None] = lambda app: None  # service-specific middleware
 
 
@@ -86,12 +88,18 @@ def assemble_service(
     if settings.csp_test_clock:
         test_clock = TestClock(definition.name, clock, can_advance=definition.advances_test_clock)
     bus = build_bus(definition, store, clock, dependencies, test_clock=test_clock)
+    due_work = DueWorkRunner(
+        definition.name,
+        clock,
+        definition.due_work(bus, dependencies),
+        interval=settings.csp_due_work_interval_seconds,
+    )
     consumers = [group.consumer(bus) for group in definition.consumers]
     routers = list(definition.routers(bus, auth))
     publishes = definition.events.publishes
     on_start = []
     if test_clock is not None:
-        test_clock.due_work = list(definition.due_work(bus))
+        test_clock.catch_up = due_work.run_now
         consumers.append(test_clock.consumer(bus))
         routers.append(test_clock.router(bus, auth))
         publishes += test_clock.events.publishes
@@ -115,10 +123,20 @@ def assemble_service(
         fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         retention=timedelta(days=settings.csp_retention_days),
     )
+
+    async def start_due_work() -> None:
+        due_work.start()
+
+    on_start.append(start_due_work)
     app = create_service_app(
-        runtime=runtime, title=definition.title, routers=routers, on_start=on_start
+        runtime=runtime,
+        title=definition.title,
+        routers=routers,
+        on_start=on_start,
+        on_stop=[due_work.stop],
     )
     app.state.bus = bus
+    app.state.due_work = due_work
     app.state.definition = definition
     definition.install(app)
     return app

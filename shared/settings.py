@@ -61,6 +61,8 @@ class ServiceSettings(BaseSettings):
     # retention so a late redelivery is still recognised.
     csp_retention_days: int = Field(default=30, ge=1)
     csp_test_clock: bool = False
+    # How often (real seconds) due work runs: renewals, timeouts, webhook retries.
+    csp_due_work_interval_seconds: float = Field(default=1.0, gt=0, le=60)
     csp_log_level: str = Field(default="info")
 
     @property

@@ -11,7 +11,7 @@ through the service's own message bus, like any other module.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import ClassVar
 
@@ -31,7 +31,6 @@ from shared.service_layer.repository import Repository
 from shared.service_layer.unit_of_work import UnitOfWork
 from shared.store.port import Store
 
-DueWork = Callable[[datetime], Awaitable[None]]  # runs after the clock moved, in its own work
 SUBJECT = "test-clock"  # the key of its messages: one clock, one partition, in order
 
 
@@ -82,12 +81,12 @@ class TestClock:
         clock: Clock,
         *,
         can_advance: bool,
-        due_work: Sequence[DueWork] = (),
+        catch_up: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.service = service
         self.clock = clock
         self.can_advance = can_advance
-        self.due_work = list(due_work)
+        self.catch_up = catch_up  # the service's due work, run once the clock moved
 
     @property
     def events(self) -> EventMapping:
@@ -151,8 +150,8 @@ class TestClock:
 
     async def _move_and_catch_up(self, offset_seconds: float) -> None:
         self._move(offset_seconds)
-        for work in self.due_work:
-            await work(self.clock.now())
+        if self.catch_up is not None:
+            await self.catch_up()
 
     def router(self, bus: MessageBus, auth: Authenticator) -> APIRouter:
         router = APIRouter(prefix="/admin/test-clock", tags=["test clock"])

@@ -65,6 +65,9 @@ class Offer(_CatalogModel):
     publisher_id: str
     name: str
     cancellation_window: CancellationWindow = CancellationWindow()
+    # How long the publisher may take to answer a ChangeQuantity / ChangePlan webhook
+    # before silence counts as acceptance (SaaS Fulfillment webhook docs: 10 s).
+    acceptance_timeout: str = "PT10S"
     plans: list[Plan]
 
     def plan(self, plan_id: str) -> Plan | None:

@@ -2,11 +2,26 @@
 
 from shared.events.billing import ChargePosted, InvoiceIssued
 from shared.events.envelope import CamelModel, Event
-from shared.events.ordering import SubscriptionPurchased
+from shared.events.ordering import (
+    CancellationRequested,
+    QuantityChangeRequested,
+    ReinstatementRequested,
+    SubscriptionDetailsChanged,
+    SubscriptionPurchased,
+    SuspensionRequested,
+)
 from shared.events.provisioning import (
     ActivationCompleted,
     ActivationLinkIssued,
+    CancellationScheduled,
     LicensesAssigned,
+    QuantityChangeAccepted,
+    QuantityChangeRejected,
+    SubscriptionCancelled,
+    SubscriptionExpired,
+    SubscriptionReinstated,
+    SubscriptionRenewed,
+    SubscriptionSuspended,
 )
 from shared.events.registry import EventRegistry, UnknownEventType
 
@@ -14,11 +29,24 @@ __all__ = [
     "ActivationCompleted",
     "ActivationLinkIssued",
     "CamelModel",
+    "CancellationRequested",
+    "CancellationScheduled",
     "ChargePosted",
     "Event",
     "EventRegistry",
     "InvoiceIssued",
     "LicensesAssigned",
+    "QuantityChangeAccepted",
+    "QuantityChangeRejected",
+    "QuantityChangeRequested",
+    "ReinstatementRequested",
+    "SubscriptionCancelled",
+    "SubscriptionDetailsChanged",
+    "SubscriptionExpired",
     "SubscriptionPurchased",
+    "SubscriptionReinstated",
+    "SubscriptionRenewed",
+    "SubscriptionSuspended",
+    "SuspensionRequested",
     "UnknownEventType",
 ]

@@ -16,6 +16,7 @@ from services.billing.settings import BillingSettings
 from services.ordering.bootstrap import build_app as build_ordering
 from services.ordering.settings import OrderingSettings
 from shared.clock import FixedClock
+from shared.due_work import DueWork, DueWorkRunner
 from shared.events import EventRegistry
 from shared.events.testclock import TEST_CLOCK_TOPIC, TestClockAdvanced
 from shared.http.auth import mint_token
@@ -24,7 +25,7 @@ from shared.service import ServiceDefinition, build_bus
 from shared.service_layer import MessageBus, UnitOfWork
 from shared.store.memory import MemoryStore
 from shared.store.port import Transaction
-from shared.testclock import AdvanceTestClock, ClockOffset, DueWork, TestClock
+from shared.testclock import AdvanceTestClock, ClockOffset, TestClock
 
 START = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 READER = {"sub": "u", "partnerId": "p", "roles": ["SalesAgent"]}
@@ -47,8 +48,10 @@ def kernel_bus(
     service: str, store: MemoryStore, clock: FixedClock, due_work: list[DueWork] | None = None
 ) -> tuple[TestClock, MessageBus]:
     """A service with nothing but the test clock plugged in, as `assemble_service` does."""
-    test_clock = TestClock(service, clock, can_advance=service == "ordering")
-    test_clock.due_work = list(due_work or [])
+    runner = DueWorkRunner(service, clock, due_work or [])
+    test_clock = TestClock(
+        service, clock, can_advance=service == "ordering", catch_up=runner.run_now
+    )
     definition = ServiceDefinition(
         name=service,
         title=service,

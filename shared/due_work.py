@@ -1,0 +1,68 @@
+"""Work that falls due with business time: renewals, acceptance timeouts, webhook
+retries, the next billing period.
+
+A service names its due work (`ServiceDefinition.due_work`: async callables taking
+business "now"); the runner calls each every `interval` seconds of real time and, with
+the test clock on, right after the clock moved. One run at a time per process, so a
+tick and a test-clock move never interleave. Each piece of work commits through the
+bus and must be idempotent: two replicas, or a crash between two ticks, may repeat it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+
+import structlog
+
+from shared.clock import Clock
+
+log = structlog.get_logger(__name__)
+
+DueWork = Callable[[datetime], Awaitable[None]]
+
+
+class DueWorkRunner:
+    def __init__(
+        self, service: str, clock: Clock, work: Sequence[DueWork], *, interval: float = 1.0
+    ) -> None:
+        self.service = service
+        self.clock = clock
+        self.work = list(work)
+        self.interval = interval
+        self.runs = 0  # completed passes: a test waits on this, never on a sleep
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    async def run_now(self) -> None:
+        """One pass over every piece of due work at the clock's current business time.
+        A failing piece is logged and retried on the next pass; the others still run."""
+        async with self._lock:
+            for work in self.work:
+                try:
+                    await work(self.clock.now())
+                except Exception:
+                    log.exception("due_work_failed", service=self.service, work=_name(work))
+            self.runs += 1
+
+    def start(self) -> None:
+        if self.work and self._task is None:
+            self._task = asyncio.create_task(self._tick(), name=f"{self.service}-due-work")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            await self.run_now()
+
+
+def _name(work: DueWork) -> str:
+    return getattr(work, "__qualname__", None) or repr(work)
