@@ -9,9 +9,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.billing.adapters.wire_events import EVENTS
-from services.billing.entrypoints.consumers import ACTIVATIONS
+from services.billing.entrypoints.consumers import SUBSCRIPTION_FACTS
 from services.billing.entrypoints.http import routers
 from services.billing.service_layer import HANDLERS
+from services.billing.service_layer.due_work import due_work
 from services.billing.service_layer.unit_of_work import BillingUnitOfWork
 from services.billing.settings import BillingSettings
 from shared.clock import Clock
@@ -23,15 +24,20 @@ DEFINITION = ServiceDefinition(
     name=SERVICE,
     title="CSP billing",
     summary=(
-        "Billing consumes ActivationCompleted from provisioning.subscriptions (group "
-        "billing.activations), posts the first period's charge and invoices it; it "
-        "publishes ChargePosted and InvoiceIssued on billing.ledger."
+        "Billing follows provisioning's facts on provisioning.subscriptions (group "
+        "billing.activations): ActivationCompleted charges the first period; seat "
+        "changes are prorated, suspensions stop charging, reinstatements charge the rest "
+        "of the period, renewals charge the new term, cancellations are credited. Its "
+        "due work charges each later period of a term as it starts. Every posting is "
+        "invoiced (or credited) at once; it publishes ChargePosted and InvoiceIssued on "
+        "billing.ledger."
     ),
     unit_of_work=BillingUnitOfWork,
     events=EVENTS,
     handlers=HANDLERS,
-    consumers=[ACTIVATIONS],
+    consumers=[SUBSCRIPTION_FACTS],
     routers=routers,
+    due_work=due_work,
 )
 
 

@@ -23,9 +23,12 @@ DEFINITION = ServiceDefinition(
     name=OrderingSettings.SERVICE,
     title="CSP ordering (partner API)",
     summary=(
-        "Ordering publishes SubscriptionPurchased on ordering.subscriptions (key = "
-        "subscription id) and consumes provisioning.subscriptions (ActivationLinkIssued, "
-        "LicensesAssigned, ActivationCompleted) into the partner's view of each subscription."
+        "Ordering publishes on ordering.subscriptions (key = subscription id) "
+        "SubscriptionPurchased and the partner's change requests (SubscriptionDetailsChanged, "
+        "QuantityChangeRequested, SuspensionRequested, ReinstatementRequested, "
+        "CancellationRequested), and consumes provisioning.subscriptions (activation, seat "
+        "change outcomes, renewals, scheduled cancellations and the end) into the partner's "
+        "view of each subscription."
     ),
     unit_of_work=OrderingUnitOfWork,
     events=EVENTS,

@@ -1,5 +1,6 @@
 """What provisioning reads from the environment: the common settings, its port, the
-catalog (landing pages, webhooks) and the purchase-token secret of activation links."""
+catalog (landing pages, webhooks), the purchase-token secret of activation links and
+the webhook timeout."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ class ProvisioningSettings(CatalogSettings):
     csp_purchase_token_ttl: str = "P7D"
     # Subscriptions per page of the publisher's list (`@nextLink` to the next one).
     csp_publisher_page_size: int = Field(default=100, ge=1, le=1000)
+    # How long one webhook POST may take before it counts as a failed attempt (retried).
+    csp_webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 
     @property
     def port(self) -> int:

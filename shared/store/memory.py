@@ -4,7 +4,8 @@ Documents are kept as JSON text, exactly like SQLite, so whatever the fake accep
 and returns is what production would: private copies, JSON types only. A transaction
 holds the store's `WriterLock` (one writer, like SQLite) and snapshots the state when
 it begins; rollback restores the snapshot. Rows are stamped with the injected clock's
-machinery time (`Clock.system_now`).
+machinery time (`Clock.system_now`). Unique indexes are kept as maps from the indexed
+values to the key holding them, part of the state a rollback restores.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from shared.store.port import (
     OutboxMessage,
     Store,
     Transaction,
+    UniqueIndex,
     encode_document,
 )
 from shared.store.writer_lock import WriterLock
@@ -81,6 +83,7 @@ class _State:
     inbox: dict[tuple[str, str], datetime]  # -> recorded at
     sequences: dict[str, int]
     next_outbox_seq: int
+    unique: dict[UniqueIndex, dict[tuple[Any, ...], str]]  # index -> values -> key
 
     def snapshot(self) -> _State:
         # Outbox rows are only appended inside a transaction, so a shallow list copy is enough.
@@ -90,13 +93,19 @@ class _State:
             inbox=dict(self.inbox),
             sequences=dict(self.sequences),
             next_outbox_seq=self.next_outbox_seq,
+            unique={index: dict(held) for index, held in self.unique.items()},
         )
+
+    def indexes_of(self, collection: str) -> list[UniqueIndex]:
+        return [index for index in self.unique if index.collection == collection]
 
 
 class MemoryStore(Store):
     def __init__(self, *, clock: Clock | None = None) -> None:
         self.clock = clock or Clock()  # stamps rows with machinery time (system_now)
-        self._state = _State(documents={}, outbox=[], inbox={}, sequences={}, next_outbox_seq=1)
+        self._state = _State(
+            documents={}, outbox=[], inbox={}, sequences={}, next_outbox_seq=1, unique={}
+        )
         self._writer = WriterLock()
 
     def _now(self) -> datetime:
@@ -104,6 +113,28 @@ class MemoryStore(Store):
 
     def transaction(self) -> Transaction:
         return _MemoryTransaction(self)
+
+    async def ensure_indexes(self, indexes: Iterable[UniqueIndex]) -> None:
+        wanted = [index for index in indexes if index not in self._state.unique]
+        if not wanted:
+            return
+        async with self._writer:
+            state = self._state
+            for index in wanted:
+                if index in state.unique:
+                    continue
+                for known in state.unique:
+                    if (known.collection, known.name) == (index.collection, index.name):
+                        raise ValueError(f"index {index.name} exists with other fields")
+                held: dict[tuple[Any, ...], str] = {}
+                for key, (_, raw) in state.documents.get(index.collection, {}).items():
+                    values = index.values(json.loads(raw))
+                    if values is None:
+                        continue
+                    if values in held:  # as SQLite refuses to create it over duplicates
+                        raise DuplicateKey(f"{index.collection}: {index.name} {values}")
+                    held[values] = key
+                state.unique[index] = held
 
     async def claim_outbox(
         self, lease_token: str, limit: int, lease_until: datetime, now: datetime
@@ -251,12 +282,34 @@ class _MemoryCollection(Collection):
         raw, docs = encode_document(doc), await self._docs()
         if key in docs:
             raise DuplicateKey(f"{self._name}/{key}")
+        self._index(key, doc, replaced=None)
         docs[key] = (_next_seq(docs), raw)
 
     async def put(self, key: str, doc: Document) -> None:
         raw, docs = encode_document(doc), await self._docs()
+        replaced = json.loads(docs[key][1]) if key in docs else None
+        self._index(key, doc, replaced=replaced)
         seq = docs[key][0] if key in docs else _next_seq(docs)
         docs[key] = (seq, raw)
+
+    def _index(self, key: str, doc: Document, *, replaced: Document | None) -> None:
+        """Check every unique index of the collection, then move `key`'s entries from
+        the replaced document's values to the new one's. Called with the lock held."""
+        state = self._uow._store._state
+        indexes = state.indexes_of(self._name)
+        for index in indexes:
+            values = index.values(doc)
+            holder = state.unique[index].get(values) if values is not None else None
+            if holder is not None and holder != key:
+                raise DuplicateKey(f"{self._name}/{key}: {index.name} held by {holder}")
+        for index in indexes:
+            held = state.unique[index]
+            old = index.values(replaced) if replaced is not None else None
+            if old is not None:
+                del held[old]
+            new = index.values(doc)
+            if new is not None:
+                held[new] = key
 
     async def find(self, **equals: Any) -> list[Document]:
         _check_find(equals)

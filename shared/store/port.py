@@ -3,7 +3,7 @@
 One transaction holds a service's documents, the outbox rows it emits and the
 inbox rows of the events it consumed (one transaction per message). Adapters:
 `memory` (fake for unit tests), `sqlite` (embedded default). Both pass the one contract
-suite in `tests/contract` (documents, paging, outbox).
+suite in `tests/contract` (documents, paging, outbox, unique indexes).
 
 Documents are JSON-able dicts keyed by a string id inside named collections, so
 each service's typed repositories stay thin and the adapters stay generic.
@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import abc
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -34,7 +35,52 @@ def encode_document(doc: Document) -> str:
 
 
 class DuplicateKey(Exception):
-    """`insert` found a document with that key already."""
+    """`insert` found a document with that key already, or an `insert`/`put` would give
+    two documents the same values at a declared `UniqueIndex`."""
+
+
+_INDEX_NAME = re.compile(r"[A-Za-z0-9_]+")
+
+
+@dataclass(frozen=True)
+class UniqueIndex:
+    """No two documents of `collection` may hold equal values at all of `fields`.
+
+    Fields are dotted paths into the document ("period.start"). As in SQL, a document
+    missing any of them (or holding null there) is not constrained. Values compare as
+    SQLite's JSON functions see them (true is 1; 1 equals 1.0; "1" is not 1). A service
+    declares one for what must never exist twice, whatever path wrote it (a ledger line
+    per subscription, period and type): the store refuses it, not only the code above.
+    """
+
+    collection: str
+    name: str  # unique per collection; letters, digits and "_" (it names an SQL index)
+    fields: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        for part in (self.collection, self.name):
+            if not _INDEX_NAME.fullmatch(part):
+                raise ValueError(f"an index's collection and name are [A-Za-z0-9_]+, got {part!r}")
+        if not self.fields or isinstance(self.fields, str):
+            raise ValueError("a unique index needs a tuple of at least one field")
+        for path in self.fields:
+            if any(not step or '"' in step for step in path.split(".")):
+                raise ValueError(f"not a usable field path: {path!r}")
+
+    def values(self, doc: Document) -> tuple[Any, ...] | None:
+        """The document's values at `fields`; None when one is missing or null (then the
+        document is not constrained)."""
+        found: list[Any] = []
+        for path in self.fields:
+            value: Any = doc
+            for step in path.split("."):
+                value = value.get(step) if isinstance(value, dict) else None
+            if value is None:
+                return None
+            # Objects and arrays compare as their JSON text, as json_extract returns them.
+            is_json = isinstance(value, dict | list)
+            found.append(json.dumps(value, separators=(",", ":")) if is_json else value)
+        return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -141,6 +187,16 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def transaction(self) -> Transaction: ...
+
+    @abc.abstractmethod
+    async def ensure_indexes(self, indexes: Iterable[UniqueIndex]) -> None:
+        """Enforce these unique indexes from now on, on every `insert` and `put`.
+
+        Idempotent, and free once done (a service may call it before each unit of
+        work). Call it on an open store, outside a transaction. If documents already
+        stored break an index, DuplicateKey is raised and that index is not created;
+        a name already used for other fields raises ValueError.
+        """
 
     def read_only(self) -> Transaction:
         """A transaction for queries (HTTP GETs). An adapter may serve it from its own

@@ -8,13 +8,15 @@ transaction's uncommitted rows through the shared connection. `busy_timeout` cov
 other processes opening the same file. Queries (`read_only()`) use a second,
 query-only connection. `open()` brings the schema to the latest version
 (`sqlite_schema`). Rows are stamped with the clock's machinery time (`system_now`).
+Declared unique indexes (`ensure_indexes`) are partial expression indexes on the
+documents table: SQLite itself refuses a second document with the same values.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -27,8 +29,9 @@ from shared.store.port import (
     OutboxMessage,
     Store,
     Transaction,
+    UniqueIndex,
 )
-from shared.store.sqlite_schema import SchemaTooNew, migrate
+from shared.store.sqlite_schema import SchemaTooNew, ensure_unique_index, migrate
 from shared.store.sqlite_sql import _iso, _rollback_quietly, _run
 from shared.store.sqlite_transactions import _SqliteReadTransaction, _SqliteTransaction
 from shared.store.writer_lock import WriterLock
@@ -44,6 +47,7 @@ class SqliteStore(Store):
         self._writer = WriterLock()
         self._reader: aiosqlite.Connection | None = None
         self._reader_lock = asyncio.Lock()
+        self._indexes: set[UniqueIndex] = set()  # ensured on this connection's file
 
     async def open(self) -> None:
         if self._conn is not None:
@@ -116,6 +120,15 @@ class SqliteStore(Store):
 
     def transaction(self) -> Transaction:
         return _SqliteTransaction(self)
+
+    async def ensure_indexes(self, indexes: Iterable[UniqueIndex]) -> None:
+        wanted = [index for index in indexes if index not in self._indexes]
+        if not wanted:
+            return
+        async with self._transaction() as conn:
+            for index in wanted:
+                await ensure_unique_index(conn, index)
+        self._indexes.update(wanted)
 
     def read_only(self) -> Transaction:
         return _SqliteReadTransaction(self)

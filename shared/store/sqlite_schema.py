@@ -7,6 +7,10 @@ once the write lock is held, so two processes opening the same file at once neve
 both apply a migration. A database newer than this code is refused, not guessed at.
 
 Append a migration to change the schema; never edit one that has shipped.
+
+Unique indexes a service declares (`UniqueIndex`) are no migration: they are data of
+the service, not of the store's schema shared by all, so `SqliteStore.ensure_indexes`
+creates each one, idempotently, as a partial expression index on `documents`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import sqlite3
 import aiosqlite
 import structlog
 
+from shared.store.port import DuplicateKey, UniqueIndex
 from shared.store.sqlite_sql import _rollback_quietly, _run
 
 log = structlog.get_logger(__name__)
@@ -126,3 +131,47 @@ def _statements(script: str) -> list[str]:
     if pending.strip():
         raise ValueError(f"unterminated SQL statement in a migration: {pending.strip()!r}")
     return statements
+
+
+def unique_index_sql(index: UniqueIndex) -> str:
+    """The index as SQLite keeps it in `sqlite_master.sql`: one JSON expression per field
+    over the collection's rows only. Name, collection and paths are validated by
+    `UniqueIndex` (no double quotes; single ones are escaped), so none can inject SQL."""
+    expressions = ", ".join(f"json_extract(data, '{_json_path(path)}')" for path in index.fields)
+    return (
+        f'CREATE UNIQUE INDEX "{sqlite_index_name(index)}" ON documents ({expressions})'
+        f" WHERE collection = '{index.collection}'"
+    )
+
+
+def sqlite_index_name(index: UniqueIndex) -> str:
+    return f"{index.collection}__{index.name}__unique"
+
+
+def _json_path(path: str) -> str:
+    steps = "".join(f'."{step}"' for step in path.split("."))
+    return "$" + steps.replace("'", "''")
+
+
+async def ensure_unique_index(conn: aiosqlite.Connection, index: UniqueIndex) -> None:
+    """Create the index unless it exists (inside the caller's write transaction).
+    The same name with another definition is refused, never silently kept; stored
+    documents that break it raise DuplicateKey and leave nothing created."""
+    wanted = unique_index_sql(index)
+    rows = list(
+        await conn.execute_fetchall(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
+            (sqlite_index_name(index),),
+        )
+    )
+    if rows:
+        if rows[0][0] != wanted:
+            raise ValueError(f"index {index.name} of {index.collection} exists as {rows[0][0]}")
+        return
+    try:
+        await _run(
+            conn, wanted.replace("CREATE UNIQUE INDEX", "CREATE UNIQUE INDEX IF NOT EXISTS", 1)
+        )
+    except sqlite3.IntegrityError as error:
+        raise DuplicateKey(f"{index.collection}: {index.name}: {error}") from error
+    log.info("store_unique_index_created", collection=index.collection, index=index.name)

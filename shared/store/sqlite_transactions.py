@@ -167,7 +167,10 @@ class _SqliteCollection(Collection):
     async def put(self, key: str, doc: Document) -> None:
         data = encode_document(doc)
         conn = await self._uow._connection()
-        await _run(conn, _PUT_DOC, (self._name, key, self._name, data))
+        try:
+            await _run(conn, _PUT_DOC, (self._name, key, self._name, data))
+        except sqlite3.IntegrityError as error:  # a declared unique index refused it
+            raise DuplicateKey(f"{self._name}/{key}") from error
 
     async def find(self, **equals: Any) -> list[Document]:
         where, params = _where_equals(equals)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -52,6 +53,44 @@ class Partner:
     async def charges(self, cid: str, sid: str) -> httpx.Response:
         return await self.billing.get(f"/v1/customers/{cid}/subscriptions/{sid}/charges")
 
+    async def ledger(self, cid: str, sid: str) -> dict[str, Any]:
+        """The subscription's charges (empty until billing has seen it)."""
+        response = await self.charges(cid, sid)
+        if response.status_code == 404:
+            return {"totalCount": 0, "items": [], "balance": None}
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def wait_for_ledger(self, cid: str, sid: str, until: Any, what: str) -> dict[str, Any]:
+        return await eventually(lambda: self.ledger(cid, sid), until, what=what)
+
+    async def change(self, cid: str, sid: str, **fields: Any) -> httpx.Response:
+        """PATCH the subscription with these camelCase fields."""
+        return await self.ordering.patch(f"/v1/customers/{cid}/subscriptions/{sid}", json=fields)
+
+    async def document(self, invoice_id: str) -> dict[str, Any]:
+        response = await self.billing.get(f"/v1/invoices/{invoice_id}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def advance_clock(self, by: str, *services: str) -> datetime:
+        """Move business time (ordering announces it) and wait until every one of
+        `services` (base URLs) runs at the new time."""
+        moved = await self.ordering.post("/admin/test-clock", json={"advanceBy": by})
+        assert moved.status_code == 200, moved.text
+        target = datetime.fromisoformat(moved.json()["now"])
+
+        async def now_at(base: str) -> datetime:
+            answer = await self.ordering.get(f"{base}/admin/test-clock")
+            assert answer.status_code == 200, answer.text
+            return datetime.fromisoformat(answer.json()["now"])
+
+        for base in services:
+            await eventually(
+                lambda b=base: now_at(b), lambda now: now >= target, what=f"{base} at {by}"
+            )
+        return target
+
 
 class Publisher:
     def __init__(self, provisioning: str, token: str) -> None:
@@ -82,4 +121,26 @@ class Publisher:
         return await self.api.post(
             f"/api/saas/subscriptions/{sid}/activate",
             json={"planId": plan_id, "quantity": quantity},
+        )
+
+    async def subscription(self, sid: str) -> dict[str, Any]:
+        response = await self.api.get(f"/api/saas/subscriptions/{sid}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def operations(self, sid: str) -> list[dict[str, Any]]:
+        response = await self.api.get(f"/api/saas/subscriptions/{sid}/operations")
+        assert response.status_code == 200, response.text
+        return response.json()["operations"]
+
+    async def operation(self, sid: str, operation_id: str) -> httpx.Response:
+        return await self.api.get(f"/api/saas/subscriptions/{sid}/operations/{operation_id}")
+
+    async def answer(
+        self, sid: str, operation_id: str, status: str, **extra: Any
+    ) -> httpx.Response:
+        """PATCH an operation: `Success` accepts a seat change, `Failure` rejects it."""
+        return await self.api.patch(
+            f"/api/saas/subscriptions/{sid}/operations/{operation_id}",
+            json={"status": status, **extra},
         )

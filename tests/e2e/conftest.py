@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +17,12 @@ import httpx
 import pytest
 
 from shared.catalog import load_catalog
+from shared.catalog.model import Catalog
 from shared.http.auth import mint_token
 from shared.messaging.embedded_broker import free_port
 from shared.settings import DEV_JWT_SECRET
+from tests.e2e.actors import Partner, Publisher
+from tests.support.webhook_server import PublisherWebhooks
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -105,12 +109,53 @@ def launch_system(
                 launcher.kill()
 
 
+# Long enough that a slow machine never lets silence accept a change a test answers.
+ACCEPTANCE_TIMEOUT = "PT60S"
+
+
+def catalog_with_webhooks(catalog: Catalog, webhook_url: str, path: Path) -> Path:
+    """The shipped catalog with every publisher's webhook pointed at `webhook_url`
+    and the publisher given ACCEPTANCE_TIMEOUT to answer a seat change."""
+    document = catalog.model_dump(mode="json", by_alias=True)
+    for publisher in document["publishers"]:
+        publisher["webhookUrl"] = webhook_url
+    for offer in document["offers"]:
+        offer["acceptanceTimeout"] = ACCEPTANCE_TIMEOUT
+    path.write_text(json.dumps(document, indent=2))
+    return path
+
+
 @pytest.fixture(scope="session")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    with launch_system(tmp_path_factory.mktemp("system"), CSP_TEST_CLOCK="true") as (running, _):
+def webhooks() -> Iterator[PublisherWebhooks]:
+    secrets = {p.id: p.webhook_secret for p in load_catalog().publishers}
+    with PublisherWebhooks(secrets).running() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def system(
+    tmp_path_factory: pytest.TempPathFactory, webhooks: PublisherWebhooks
+) -> Iterator[System]:
+    workdir = tmp_path_factory.mktemp("system")
+    catalog = catalog_with_webhooks(load_catalog(), webhooks.url, workdir / "catalog.json")
+    with launch_system(workdir, CSP_TEST_CLOCK="true", CSP_CATALOG=str(catalog)) as (running, _):
         yield running
 
 
 @pytest.fixture(scope="session")
 def publishers() -> list[str]:
     return [p.id for p in load_catalog().publishers]
+
+
+@pytest.fixture
+async def partner(system: System) -> AsyncIterator[Partner]:
+    actor = Partner(system.ordering, system.billing, system.partner_token())
+    yield actor
+    await actor.close()
+
+
+@pytest.fixture
+async def contoso(system: System) -> AsyncIterator[Publisher]:
+    actor = Publisher(system.provisioning, system.publisher_token("contoso"))
+    yield actor
+    await actor.close()

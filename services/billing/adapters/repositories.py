@@ -1,7 +1,8 @@
 """Billing's aggregates in their store collections: the generic repository plus finders.
 
 Documents are each aggregate's own `model_dump(mode="json")`; ledger lines and
-invoices are insert only (`add` raises DuplicateKey on a second posting of an id).
+invoices are insert only (`add` raises DuplicateKey on a second posting of an id, or
+of a line the unique index `ONE_LINE_PER_PERIOD` already holds).
 """
 
 from __future__ import annotations
@@ -12,10 +13,24 @@ from services.billing.domain.invoice import Invoice
 from services.billing.domain.ledger import LedgerLine
 from services.billing.domain.subscription import BilledSubscription
 from shared.service_layer import Paged, PageRequest, Repository
+from shared.store.port import UniqueIndex
+
+# Every ledger line is one of a kind for its span: a renewal, a period's charge, a
+# proration from an instant or a cancellation's credit can never be posted twice,
+# whatever id or path a second posting comes with. The store enforces it.
+ONE_LINE_PER_PERIOD = UniqueIndex(
+    LedgerLine.COLLECTION,
+    "one_line_per_period",
+    ("subscription_id", "period.start", "period.end", "type"),
+)
+INDEXES = (ONE_LINE_PER_PERIOD,)
 
 
 class SubscriptionRepository(Repository[BilledSubscription]):
     model = BilledSubscription
+
+    async def with_status(self, status: str) -> list[BilledSubscription]:
+        return await self._find(status=status)
 
 
 class LedgerRepository(Repository[LedgerLine]):

@@ -16,13 +16,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 from shared.periods import BILLING_PERIOD, add
 
 
-def _utc(moment: datetime) -> datetime:
+def as_utc(moment: datetime) -> datetime:
     """Naive datetimes are taken as UTC, as the stores do; aware ones move to UTC."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 # Every moment billing keeps is in UTC, so documents and API bodies all say "Z".
-UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 
 
 class ValueObject(BaseModel):

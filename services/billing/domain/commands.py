@@ -35,3 +35,64 @@ class StartBilling(Command):
     term_start: datetime
     term_end: datetime
     auto_renew_enabled: bool
+
+
+class FollowFact(Command):
+    """A fact provisioning published about a subscription after its activation.
+
+    `event_id` is the fact's event (the `eventId` of the lines it causes);
+    `operation_id` the publisher-side operation it reports: one fact per operation,
+    so the subscription applies each operation once, whatever event carried it.
+    """
+
+    event_id: str
+    subscription_id: str
+    operation_id: str
+
+
+class ApplyQuantityChange(FollowFact):
+    """The publisher accepted a seat change: prorate the rest of the period."""
+
+    quantity: int
+    previous_quantity: int
+    accepted_at: datetime
+
+
+class SuspendBilling(FollowFact):
+    suspended_at: datetime
+
+
+class ReinstateBilling(FollowFact):
+    reinstated_at: datetime
+
+
+class CancelBilling(FollowFact):
+    """Cancelled inside the refund window: credit every charge, charge nothing more."""
+
+    cancelled_at: datetime
+
+
+class RecordScheduledCancellation(FollowFact):
+    """Auto-renew turned off; the term ends at `ends_at` (SubscriptionExpired then)."""
+
+    ends_at: datetime
+
+
+class RenewTerm(FollowFact):
+    term_start: datetime
+    term_end: datetime
+    quantity: int
+
+
+class EndBilling(FollowFact):
+    """The term ended without renewal: nothing more is charged."""
+
+    ended_at: datetime
+
+
+class ChargeDuePeriods(Command):
+    """Billing's due work: charge the subscription's periods that have started by
+    `until` (the business time of the pass)."""
+
+    subscription_id: str
+    until: datetime

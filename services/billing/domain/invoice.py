@@ -37,12 +37,19 @@ def format_number(kind: DocumentKind, value: int) -> str:
 
 def describe(subscription: BilledSubscription, line: LedgerLine) -> str:
     """'Contoso CRM / standard: 5 seats, 2026-11-22 to 2026-12-21': the period's first
-    and last day (its end is exclusive; a period shorter than a day names one day)."""
-    seats = "seat" if abs(line.quantity) == 1 else "seats"
+    and last day (its end is exclusive; a period shorter than a day names one day).
+    A seat change names the seats it adds or removes, a renewal and a credit say so."""
+    seats = f"{abs(line.quantity)} {'seat' if abs(line.quantity) == 1 else 'seats'}"
+    what = {
+        "charge": seats,
+        "renewal": f"{seats} (renewal)",
+        "proration": f"{'+' if line.quantity >= 0 else '-'}{seats} (seat change)",
+        "credit": f"{seats} (credit)",
+    }[line.type]
     first = line.period.start.date()
     last = max(first, last_day(line.period.end))
     return (
-        f"{subscription.offer_name} / {subscription.plan_id}: {line.quantity} {seats}, "
+        f"{subscription.offer_name} / {subscription.plan_id}: {what}, "
         f"{first.isoformat()} to {last.isoformat()}"
     )
 

@@ -86,11 +86,13 @@ class ChargeOut(_Out):
 
 
 class ChargeList(ListBody):
-    """A page of charges; `balance` is that of every line of the subscription."""
+    """A page of charges; `balance` is that of every line of the subscription; `status`
+    is billing's view of it (active, suspended, ended: nothing more will be charged)."""
 
     total_count: int
     items: list[ChargeOut]
     balance: str
+    status: Literal["active", "suspended", "ended"]
     links: PageLinks | None = None
 
     @classmethod
@@ -99,5 +101,6 @@ class ChargeList(ListBody):
             total_count=len(charges.lines),
             items=[ChargeOut.shaped(line, charges.currency) for line in charges.lines],
             balance=format_money(charges.balance, charges.currency),
+            status=charges.status,
             links=links,
         )

@@ -1,24 +1,19 @@
-"""Billing's command handlers: it starts on StartBilling, and only there.
+"""Billing starts on StartBilling (ActivationCompleted), and only there.
 
-`post_period_and_invoice` is the one way a ledger line is posted: every future
-posting (renewal, proration, credit) goes through it too, so "posted once, invoiced
-immediately, announced through the outbox" lives in one place. The unit of work
-saves what it touched and writes the recorded events at commit.
+What follows the activation is in `facts.py` (provisioning's facts) and `due_work.py`
+(periods that start with business time); all of it posts through `posting.py`. The
+unit of work saves what it touched and writes the recorded events at commit.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
 
 import structlog
 
-from services.billing.domain.billing_period import Period
 from services.billing.domain.commands import StartBilling
-from services.billing.domain.events import DocumentKind, LineType
-from services.billing.domain.invoice import Invoice, InvoiceLine, describe, sequence_name
-from services.billing.domain.ledger import LedgerLine, derived_id
 from services.billing.domain.subscription import BilledSubscription
+from services.billing.service_layer.posting import post_period_and_invoice
 from services.billing.service_layer.unit_of_work import BillingUnitOfWork
 from shared.clock import Clock
 
@@ -48,48 +43,3 @@ async def start_billing(command: StartBilling, uow: BillingUnitOfWork, clock: Cl
         cause_id=command.activation_id,
         now=clock.now(),
     )
-
-
-async def post_period_and_invoice(
-    uow: BillingUnitOfWork,
-    subscription: BilledSubscription,
-    period: Period,
-    *,
-    line_type: LineType,
-    cause_id: str,
-    now: datetime,
-) -> tuple[LedgerLine, Invoice]:
-    """Charge a full period and invoice it (ChargePosted, then InvoiceIssued)."""
-    kind: DocumentKind = "invoice"
-    invoice_id = derived_id(cause_id, kind)
-    line = LedgerLine.period_charge(
-        subscription,
-        period,
-        event_id=cause_id,
-        posted_at=now,
-        invoice_id=invoice_id,
-        line_type=line_type,
-    )
-    await uow.ledger.add(line)  # DuplicateKey on a second posting
-    document = Invoice.issue(
-        document_id=invoice_id,
-        kind=kind,
-        sequence_number=await uow.next_number(sequence_name(kind)),
-        subscription_id=subscription.id,
-        customer_id=subscription.customer_id,
-        csp_partner_id=subscription.csp_partner_id,
-        currency=subscription.currency,
-        issued_at=now,
-        line_items=[InvoiceLine.for_ledger_line(line, describe(subscription, line))],
-    )
-    await uow.invoices.add(document)
-    log.info(
-        "charge_posted",
-        subscription_id=subscription.id,
-        charge_id=line.id,
-        amount=line.amount,
-        currency=line.currency,
-        invoice_number=document.number,
-        correlation_id=subscription.correlation_id,
-    )
-    return line, document

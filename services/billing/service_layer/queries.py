@@ -7,9 +7,11 @@ exactly like an unknown one (NotFound either way).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from services.billing.domain.invoice import Invoice
 from services.billing.domain.ledger import LedgerLine, balance
+from services.billing.domain.subscription import Status
 from services.billing.service_layer.unit_of_work import BillingUnitOfWork
 from shared.errors import NotFound
 from shared.service_layer import Paged, PageRequest, Query, page_of
@@ -33,12 +35,25 @@ class SubscriptionCharges(Query):
     page: PageRequest = PageRequest()
 
 
+class DueSubscriptions(Query):
+    """Active subscriptions with a period that started by `now` and is not charged."""
+
+    now: datetime
+
+
+@dataclass(frozen=True)
+class DueSubscription:
+    subscription_id: str
+    correlation_id: str  # the purchase's: carried by what charging it emits
+
+
 @dataclass(frozen=True)
 class Charges:
     """A page of a subscription's ledger lines, in posting order, and what ALL its lines
-    add up to (not only this page's)."""
+    add up to (not only this page's); the subscription's billing status."""
 
     currency: str
+    status: Status
     lines: list[LedgerLine]
     balance: int
     next: int | None  # the next page's position; None on the last page
@@ -71,4 +86,18 @@ async def subscription_charges(query: SubscriptionCharges, uow: BillingUnitOfWor
     # The balance needs every line anyway, so the page is cut from them in memory.
     lines = await uow.ledger.for_subscription(query.subscription_id)
     page = page_of(lines, query.page)
-    return Charges(subscription.currency, page.items, balance(lines), page.next)
+    return Charges(
+        subscription.currency, subscription.status, page.items, balance(lines), page.next
+    )
+
+
+async def due_subscriptions(
+    query: DueSubscriptions, uow: BillingUnitOfWork
+) -> list[DueSubscription]:
+    """Read the active ones and ask each (the store filters by equality only; a term
+    has at most twelve periods, so the check is cheap)."""
+    return [
+        DueSubscription(subscription.id, subscription.correlation_id)
+        for subscription in await uow.subscriptions.with_status("active")
+        if subscription.due_periods(query.now)
+    ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.ordering.domain import events
 from services.ordering.domain.events import SubscriptionPurchased
 from shared.events import ordering as wire
 from shared.messaging.mapping import EventMapping
@@ -20,6 +21,14 @@ def _price_per_seat(event: SubscriptionPurchased) -> dict[str, Any]:
 
 EVENTS = EventMapping(
     "ordering",
-    {SubscriptionPurchased: wire.SubscriptionPurchased},
+    {
+        SubscriptionPurchased: wire.SubscriptionPurchased,
+        # the partner's changes after purchase (docs/subscription-lifecycle.md)
+        events.SubscriptionDetailsChanged: wire.SubscriptionDetailsChanged,
+        events.QuantityChangeRequested: wire.QuantityChangeRequested,
+        events.SuspensionRequested: wire.SuspensionRequested,
+        events.ReinstatementRequested: wire.ReinstatementRequested,
+        events.CancellationRequested: wire.CancellationRequested,
+    },
     convert={SubscriptionPurchased: _price_per_seat},
 )

@@ -17,7 +17,7 @@ from shared.errors import RuleBroken
 
 TERM_DURATIONS = ("P1M", "P1Y")
 BILLING_CYCLES = ("monthly", "annual")
-_MPN_ID = re.compile(r"[0-9]{1,10}")  # not \d: that would admit other scripts' digits
+MPN_ID = re.compile(r"[0-9]{1,10}")  # not \d: that would admit other scripts' digits
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def validate_line_item(catalog: Catalog, draft: LineItemDraft, index: int) -> Ca
             f"{where}.quantity",
         )
     mpn = draft.reseller_mpn_id
-    if mpn is not None and not _MPN_ID.fullmatch(mpn):
+    if mpn is not None and not MPN_ID.fullmatch(mpn):
         raise RuleBroken(
             "partnerId (the indirect reseller's MPN ID) must be 1 to 10 digits",
             f"{where}.partnerId",

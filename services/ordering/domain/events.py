@@ -37,3 +37,40 @@ class SubscriptionPurchased(DomainEvent):
     auto_renew_enabled: bool
     purchased_at: datetime
     refundable_until: datetime
+
+
+# The partner's changes after purchase (PATCH .../subscriptions/{sid}): each is a request
+# provisioning acts on, named by the operation id the publisher will see.
+
+
+class SubscriptionChangeRequested(DomainEvent):
+    """Base of the partner's requests; never recorded itself."""
+
+    operation_id: str  # fresh per request: the publisher-side operation it becomes
+    requested_by: str  # the partner user (token `sub`)
+    requested_at: datetime
+
+
+class SubscriptionDetailsChanged(SubscriptionChangeRequested):
+    """Nickname, indirect reseller and auto-renew as they now stand."""
+
+    friendly_name: str
+    reseller_mpn_id: str | None
+    auto_renew_enabled: bool
+
+
+class QuantityChangeRequested(SubscriptionChangeRequested):
+    quantity: int  # the seats wanted; the publisher decides
+    previous_quantity: int
+
+
+class SuspensionRequested(SubscriptionChangeRequested):
+    pass
+
+
+class ReinstatementRequested(SubscriptionChangeRequested):
+    pass
+
+
+class CancellationRequested(SubscriptionChangeRequested):
+    immediate: bool  # inside the refund window (or never activated): ends now, all credited

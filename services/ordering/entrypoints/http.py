@@ -13,7 +13,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from services.ordering.domain.commands import Checkout, CreateCart, CreateCustomer
+from services.ordering.domain.commands import (
+    ChangeSubscription,
+    Checkout,
+    CreateCart,
+    CreateCustomer,
+)
 from services.ordering.entrypoints.offer_schemas import OfferOut
 from services.ordering.entrypoints.schemas import (
     CartIn,
@@ -28,6 +33,7 @@ from services.ordering.entrypoints.subscription_schemas import (
     ActivationLinkOut,
     LinkOut,
     SubscriptionOut,
+    SubscriptionPatchIn,
 )
 from services.ordering.service_layer import queries as q
 from shared.errors import NotFound
@@ -138,6 +144,16 @@ def build_router(bus: MessageBus, auth: Authenticator) -> APIRouter:
     async def get_subscription(cid: str, sid: str, user: PartnerUser = reader) -> SubscriptionOut:
         subscription = await bus.handle(q.GetSubscription(user.partner_id, cid, sid))
         return SubscriptionOut.model_validate(subscription)
+
+    @router.patch("/customers/{cid}/subscriptions/{sid}", response_model=SubscriptionOut)
+    async def change_subscription(
+        cid: str, sid: str, body: SubscriptionPatchIn, user: PartnerUser = writer
+    ) -> SubscriptionOut:
+        """Ordering decides at once: 200 with the subscription as it now stands (a seat
+        change shows as `pendingChange` until the publisher's answer); 400 for a bad
+        value, 409 when the subscription's state forbids the change."""
+        command = ChangeSubscription(user.partner_id, user.user_id, cid, sid, body.changes())
+        return SubscriptionOut.model_validate(await bus.handle(command))
 
     return router
 

@@ -13,10 +13,16 @@ HANDLERS: Mapping[type, Handler] = {
     commands.CreateCustomer: handlers.create_customer,
     commands.CreateCart: handlers.create_cart,
     commands.Checkout: handlers.checkout,
+    commands.ChangeSubscription: handlers.change_subscription,
     # provisioning's facts, into the partner's view of each subscription
     commands.RecordActivationLink: subscription_view.record_activation_link,
     commands.RecordLicenses: subscription_view.record_licenses,
     commands.RecordActivation: subscription_view.record_activation,
+    commands.RecordQuantityAccepted: subscription_view.record_quantity_accepted,
+    commands.RecordQuantityRejected: subscription_view.record_quantity_rejected,
+    commands.RecordRenewal: subscription_view.record_renewal,
+    commands.RecordEnd: subscription_view.record_end,
+    commands.RecordCancellationScheduled: subscription_view.record_cancellation_scheduled,
     # the partner API's reads
     queries.ListOffers: queries.list_offers,
     queries.ListCustomers: queries.list_customers,

@@ -1,4 +1,5 @@
-"""Ordering's command handlers for the partner API: customers, carts, checkout.
+"""Ordering's command handlers for the partner API: customers, carts, checkout, and
+the partner's changes to a subscription.
 
 Each runs inside the unit of work the message bus opened and commits for it: the
 handler changes or adds aggregates, the commit saves them and writes the events
@@ -13,8 +14,15 @@ import structlog
 
 from services.ordering.domain.cart_rules import validate_line_items
 from services.ordering.domain.checkout import Buyer, LineIds, place_order
-from services.ordering.domain.commands import Checkout, CreateCart, CreateCustomer
+from services.ordering.domain.commands import (
+    ChangeSubscription,
+    Checkout,
+    CreateCart,
+    CreateCustomer,
+)
 from services.ordering.domain.model import Cart, Customer, Order
+from services.ordering.domain.subscription import Subscription
+from services.ordering.domain.subscription_changes import ChangeRequest
 from services.ordering.service_layer.scope import owned, owned_customer
 from services.ordering.service_layer.unit_of_work import OrderingUnitOfWork
 from shared.catalog import Catalog
@@ -76,3 +84,33 @@ async def checkout(command: Checkout, uow: OrderingUnitOfWork, catalog: Catalog)
         )
     )
     return placed.order
+
+
+async def change_subscription(
+    command: ChangeSubscription, uow: OrderingUnitOfWork, catalog: Catalog
+) -> Subscription:
+    """Ordering decides (docs/subscription-lifecycle.md): the subscription changes at
+    once, or not at all, and each request it records reaches provisioning through the
+    outbox in the same commit. Answers the subscription as it now stands."""
+    subscription = await owned(
+        uow, command, uow.subscriptions, command.subscription_id, "subscription"
+    )
+    offer = catalog.offer(subscription.offer_id)
+    plan = offer.plan(subscription.plan_id) if offer is not None else None
+    request = ChangeRequest(
+        requested_by=command.user_id,
+        requested_at=uow.clock.now(),
+        new_operation_id=new_id,  # one fresh id per request event
+    )
+    subscription.change(command.changes, plan, request)
+    requested = [type(event).__name__ for event in subscription.events]
+    uow.after_commit(
+        lambda: log.info(
+            "subscription_changed",
+            subscription_id=subscription.id,
+            fields=command.changes.named,
+            requested=requested,
+            status=subscription.status,
+        )
+    )
+    return subscription

@@ -2,7 +2,9 @@
 
 The consumer `ordering.subscription-view` (`entrypoints/consumers.py`) turns each
 of provisioning's events into one of these commands; the bus runs it with the
-consumer's inbox row in one transaction. A fact about a subscription ordering never
+consumer's inbox row in one transaction. Only what ordering did not decide itself is
+followed (docs/subscription-lifecycle.md): activation, a seat change's outcome, the
+renewals and the end; suspend, reactivate and cancel it applied when it decided them. A fact about a subscription ordering never
 sold (another environment, a replay of a foreign topic) is logged and ignored: it
 is not a poison message. The view records no events: it emits nothing.
 """
@@ -14,7 +16,12 @@ import structlog
 from services.ordering.domain.commands import (
     RecordActivation,
     RecordActivationLink,
+    RecordCancellationScheduled,
+    RecordEnd,
     RecordLicenses,
+    RecordQuantityAccepted,
+    RecordQuantityRejected,
+    RecordRenewal,
     UpdateView,
 )
 from services.ordering.domain.subscription import Subscription
@@ -58,3 +65,54 @@ async def record_activation(command: RecordActivation, uow: OrderingUnitOfWork) 
         subscription.record_activation(
             command.term_start, command.term_end, command.licenses_assigned
         )
+
+
+def _ignored_as_stale(command: UpdateView, operation_id: str) -> None:
+    """A decision about an older request than ordering's latest: following it would
+    undo what the partner did since."""
+    log.info(
+        "subscription_fact_ignored_as_stale",
+        command=type(command).__name__,
+        subscription_id=command.subscription_id,
+        operation_id=operation_id,
+    )
+
+
+async def record_quantity_accepted(
+    command: RecordQuantityAccepted, uow: OrderingUnitOfWork
+) -> None:
+    subscription = await _followed(uow, command)
+    if subscription is not None and not subscription.record_quantity_accepted(
+        command.operation_id, command.quantity, command.accepted_at
+    ):
+        _ignored_as_stale(command, command.operation_id)
+
+
+async def record_quantity_rejected(
+    command: RecordQuantityRejected, uow: OrderingUnitOfWork
+) -> None:
+    subscription = await _followed(uow, command)
+    if subscription is not None and not subscription.record_quantity_rejected(
+        command.operation_id, command.quantity, command.rejected_at, command.reason
+    ):
+        _ignored_as_stale(command, command.operation_id)
+
+
+async def record_renewal(command: RecordRenewal, uow: OrderingUnitOfWork) -> None:
+    if (subscription := await _followed(uow, command)) is not None:
+        subscription.record_renewal(command.term_end)
+
+
+async def record_end(command: RecordEnd, uow: OrderingUnitOfWork) -> None:
+    if (subscription := await _followed(uow, command)) is not None:
+        subscription.record_end()
+
+
+async def record_cancellation_scheduled(
+    command: RecordCancellationScheduled, uow: OrderingUnitOfWork
+) -> None:
+    subscription = await _followed(uow, command)
+    if subscription is not None and not subscription.record_cancellation_scheduled(
+        command.operation_id
+    ):
+        _ignored_as_stale(command, command.operation_id)

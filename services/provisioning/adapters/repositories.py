@@ -1,12 +1,16 @@
-"""SaaS subscriptions in and out of the store, inside the current unit of work.
+"""SaaS subscriptions and their operations in and out of the store, inside the current
+unit of work.
 
 The generic `shared.service_layer.Repository` loads, adds and tracks them; this adds
-the finders the publisher API needs (docs/architecture.md, "The shape of a service").
+the finders the publisher API and the due work need (docs/architecture.md, "The shape
+of a service"). The due work's finders filter by equality on a stored field
+(`delivery_state`, `status`) so they read only candidates, never every document.
 """
 
 from __future__ import annotations
 
-from services.provisioning.domain.model import SaasSubscription
+from services.provisioning.domain.model import IN_TERM, SaasSubscription
+from services.provisioning.domain.operations import Operation
 from shared.service_layer import Paged, PageRequest, Repository
 
 
@@ -22,3 +26,27 @@ class SubscriptionRepository(Repository[SaasSubscription]):
     ) -> Paged[SaasSubscription]:
         """One page of `for_publisher`."""
         return await self._find_page(page, publisher_id=publisher_id)
+
+    async def in_term(self) -> list[SaasSubscription]:
+        """Subscribed or Suspended: the ones whose term can end."""
+        return [s for status in sorted(IN_TERM) for s in await self._find(status=status)]
+
+
+class OperationRepository(Repository[Operation]):
+    model = Operation
+
+    async def for_subscription(self, subscription_id: str) -> list[Operation]:
+        """Oldest first (insertion order: the order the publisher hears of them)."""
+        return await self._find(subscription_id=subscription_id)
+
+    async def in_progress_for(self, subscription_id: str) -> list[Operation]:
+        """The subscription's operations still waiting for the publisher, oldest first."""
+        return await self._find(subscription_id=subscription_id, status="InProgress")
+
+    async def in_progress(self) -> list[Operation]:
+        """Every operation still waiting for the publisher, oldest first."""
+        return await self._find(status="InProgress")
+
+    async def undelivered(self) -> list[Operation]:
+        """Every operation whose webhook is still to be delivered, oldest first."""
+        return await self._find(delivery_state="pending")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.provisioning.domain.licenses import LicenseAssignment
+from services.provisioning.domain.operations import Outcome
 from shared.service_layer import Command
 
 
@@ -65,3 +66,74 @@ class ChangeByPublisher(Command):
 
     subscription_id: str
     publisher_id: str
+
+
+# The partner's requests after purchase (ordering.subscriptions), each carrying the id
+# of the operation it becomes (docs/subscription-lifecycle.md, "Events").
+
+
+class PartnerRequest(Command):
+    """What every request of the partner carries: the operation id it becomes."""
+
+    subscription_id: str
+    operation_id: str
+
+
+class ChangeDetails(PartnerRequest):
+    """Nickname, indirect reseller and auto-renew as they now stand: no publisher step."""
+
+    friendly_name: str
+    reseller_mpn_id: str | None
+    auto_renew: bool
+
+
+class RequestQuantityChange(PartnerRequest):
+    quantity: int
+
+
+class Suspend(PartnerRequest):
+    pass
+
+
+class Reinstate(PartnerRequest):
+    pass
+
+
+class Cancel(PartnerRequest):
+    immediate: bool  # else scheduled: ends at term end
+
+
+# The publisher's answer to a seat change (PATCH .../operations/{operationId}).
+
+
+class AnswerOperation(Command):
+    subscription_id: str
+    publisher_id: str
+    operation_id: str
+    success: bool
+    plan_id: str | None = None  # optional in the body: must match the operation's
+    quantity: int | None = None
+
+
+# Due work (service_layer/due_work.py): each commits what one due item came to.
+
+
+class RecordDelivery(Command):
+    """Attempt number `attempt` of an operation's webhook came to `outcome`."""
+
+    operation_id: str
+    attempt: int
+    outcome: Outcome
+    detail: str
+
+
+class AcceptSilentChange(Command):
+    """A seat change nobody answered by its acceptance deadline."""
+
+    operation_id: str
+
+
+class EndTerms(Command):
+    """Renew or expire every term of the subscription that has ended by now."""
+
+    subscription_id: str

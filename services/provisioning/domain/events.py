@@ -8,6 +8,7 @@ the wire payloads wherever the meaning is the same, so the mapping carries them 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from shared.domain import DomainEvent
 
@@ -44,3 +45,60 @@ class ActivationCompleted(DomainEvent):
     auto_renew: bool
     term_start: datetime
     term_end: datetime  # start + term, exclusive: the term is [term_start, term_end)
+
+
+# After activation: what each of the partner's requests (or the term's end) came to.
+# Each names the operation it became and the instant it took effect; billing prices by
+# that instant (docs/subscription-lifecycle.md, "Events").
+
+
+class QuantityChangeAccepted(DomainEvent):
+    operation_id: str
+    quantity: int
+    previous_quantity: int
+    accepted_at: datetime
+    accepted_by: Literal["publisher", "timeout"]
+
+
+class QuantityChangeRejected(DomainEvent):
+    operation_id: str
+    quantity: int  # the seats asked for
+    current_quantity: int  # unchanged
+    rejected_at: datetime
+    reason: str
+
+
+class SubscriptionSuspended(DomainEvent):
+    operation_id: str
+    suspended_at: datetime
+
+
+class SubscriptionReinstated(DomainEvent):
+    operation_id: str
+    reinstated_at: datetime
+
+
+class SubscriptionCancelled(DomainEvent):
+    """Ended at once (inside the refund window, or never activated)."""
+
+    operation_id: str
+    cancelled_at: datetime
+
+
+class CancellationScheduled(DomainEvent):
+    """Auto-renew off: the subscription ends at `ends_at` (its term end)."""
+
+    operation_id: str
+    ends_at: datetime
+
+
+class SubscriptionRenewed(DomainEvent):
+    operation_id: str
+    term_start: datetime  # = the previous term's end
+    term_end: datetime  # exclusive
+    quantity: int
+
+
+class SubscriptionExpired(DomainEvent):
+    operation_id: str
+    ended_at: datetime  # the term's (exclusive) end

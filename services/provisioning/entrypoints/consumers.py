@@ -1,15 +1,32 @@
 """Provisioning's consumer group: each wire event it follows -> the command it asks for.
 
-`provisioning.purchases` reads `ordering.subscriptions`; a SubscriptionPurchased
-becomes ProvisionPurchase, run by the bus with its inbox row (docs/architecture.md,
-"One subscription id", step 4). Other types on the topic are skipped. A translation
-that raises ValueError (a price its currency cannot hold) dead-letters the event.
+`provisioning.purchases` reads `ordering.subscriptions`: a SubscriptionPurchased
+becomes ProvisionPurchase (docs/architecture.md, "One subscription id", step 4), and
+the partner's later requests become the commands that apply them, in the topic's
+order (same key as the purchase, so always after it; docs/subscription-lifecycle.md).
+Each is run by the bus with its inbox row. Other types on the topic are skipped. A
+translation that raises ValueError (a price its currency cannot hold) dead-letters
+the event.
 """
 
 from __future__ import annotations
 
-from services.provisioning.domain.commands import ProvisionPurchase
-from shared.events.ordering import SubscriptionPurchased
+from services.provisioning.domain.commands import (
+    Cancel,
+    ChangeDetails,
+    ProvisionPurchase,
+    Reinstate,
+    RequestQuantityChange,
+    Suspend,
+)
+from shared.events.ordering import (
+    CancellationRequested,
+    QuantityChangeRequested,
+    ReinstatementRequested,
+    SubscriptionDetailsChanged,
+    SubscriptionPurchased,
+    SuspensionRequested,
+)
 from shared.events.topics import ORDERING_SUBSCRIPTIONS
 from shared.messaging.consumer import ConsumerGroup
 from shared.messaging.mapping import command_from
@@ -30,8 +47,35 @@ def provision_purchase(event: SubscriptionPurchased) -> ProvisionPurchase:
     )
 
 
+def change_details(event: SubscriptionDetailsChanged) -> ChangeDetails:
+    return command_from(event.data, ChangeDetails, auto_renew=event.data.auto_renew_enabled)
+
+
+def request_quantity_change(event: QuantityChangeRequested) -> RequestQuantityChange:
+    return command_from(event.data, RequestQuantityChange)
+
+
+def suspend(event: SuspensionRequested) -> Suspend:
+    return command_from(event.data, Suspend)
+
+
+def reinstate(event: ReinstatementRequested) -> Reinstate:
+    return command_from(event.data, Reinstate)
+
+
+def cancel(event: CancellationRequested) -> Cancel:
+    return command_from(event.data, Cancel)
+
+
 PURCHASES = ConsumerGroup(
     name=PURCHASES_CONSUMER,
     topic=ORDERING_SUBSCRIPTIONS,
-    commands={SubscriptionPurchased: provision_purchase},
+    commands={
+        SubscriptionPurchased: provision_purchase,
+        SubscriptionDetailsChanged: change_details,
+        QuantityChangeRequested: request_quantity_change,
+        SuspensionRequested: suspend,
+        ReinstatementRequested: reinstate,
+        CancellationRequested: cancel,
+    },
 )

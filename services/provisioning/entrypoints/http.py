@@ -1,5 +1,8 @@
 """The publisher API: SaaS Fulfillment API v2 under /api, plus the licenses extension.
 
+Operations: list (newest first) and get of a subscription's operations, and the
+publisher's PATCH answering a seat change (services/provisioning/README.md).
+
 Thin: parse, authorize, build a command or query, `await bus.handle(...)`, shape the
 answer. Errors are the shared vocabulary, mapped to HTTP in `shared/http/errors.py`.
 No `from __future__ import annotations` here: FastAPI must evaluate annotations that
@@ -12,6 +15,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from services.provisioning.adapters.purchase_tokens import TOKEN_HEADER
 from services.provisioning.domain.commands import (
+    AnswerOperation,
     AssignLicenses,
     ChangeByPublisher,
     ConfirmActivation,
@@ -24,10 +28,12 @@ from services.provisioning.entrypoints.schemas import (
     LicensesResponse,
     OperationList,
     ResolvedSubscription,
+    SaasOperation,
     SubscriberPlan,
     Subscription,
     SubscriptionPlans,
     SubscriptionsResponse,
+    UpdateOperation,
 )
 from services.provisioning.service_layer import queries
 from shared.errors import RuleBroken
@@ -36,6 +42,7 @@ from shared.http.paging import TOKEN_PARAM, binding, decode_token, encode_token,
 from shared.service_layer import MessageBus
 
 SubscriptionId = Annotated[str, Path(alias="subscriptionId")]
+OperationId = Annotated[str, Path(alias="operationId")]
 ONE = "/saas/subscriptions/{subscriptionId}"
 
 
@@ -120,17 +127,30 @@ def build_router(bus: MessageBus, auth: Authenticator) -> APIRouter:
     @router.get(f"{ONE}/operations")
     async def list_operations(sid: SubscriptionId, caller: Publisher) -> OperationList:
         found = await bus.handle(queries.ListOperations(sid, caller.publisher_id))
-        return OperationList(operations=found)
+        return OperationList(operations=[presenters.operation_body(o) for o in found])
 
     @router.get(f"{ONE}/operations/{{operationId}}")
+    async def get_operation(
+        sid: SubscriptionId, operation_id: OperationId, caller: Publisher
+    ) -> SaasOperation:
+        found = await bus.handle(queries.GetOperation(sid, caller.publisher_id, operation_id))
+        return presenters.operation_body(found)
+
     @router.patch(f"{ONE}/operations/{{operationId}}")
-    async def operation(
-        sid: SubscriptionId,
-        operation_id: Annotated[str, Path(alias="operationId")],
-        caller: Publisher,
+    async def update_operation(
+        sid: SubscriptionId, operation_id: OperationId, body: UpdateOperation, caller: Publisher
     ) -> Response:
-        await bus.handle(queries.GetOperation(sid, caller.publisher_id, operation_id))
-        return Response(status_code=200)  # not reached: no operation exists yet
+        """The publisher's answer to a seat change: Success accepts, Failure rejects."""
+        answer = AnswerOperation(
+            sid,
+            caller.publisher_id,
+            operation_id,
+            success=body.status == "Success",
+            plan_id=body.plan_id,
+            quantity=body.quantity,
+        )
+        await bus.handle(answer)
+        return Response(status_code=200)  # the spec's 200 has no body
 
     return router
 

@@ -16,14 +16,17 @@ import uuid
 from datetime import datetime, timedelta
 
 from services.provisioning.domain.model import SaasSubscription
+from services.provisioning.domain.operations import Operation
 from services.provisioning.entrypoints.schemas import (
     AadIdentifier,
     Plan,
     PlanComponents,
     RecurrentBillingTerm,
     ResolvedSubscription,
+    SaasOperation,
     Subscription,
     SubscriptionTerm,
+    WebhookPayload,
 )
 from shared.catalog import Plan as CatalogPlan
 from shared.periods import BILLING_PERIOD
@@ -92,3 +95,14 @@ def plan(offered: CatalogPlan) -> Plan:
         max_quantity=offered.max_quantity,
         plan_components=PlanComponents(recurrent_billing_terms=terms),
     )
+
+
+def operation_body(operation: Operation) -> SaasOperation:
+    fields = operation.model_dump(include=set(SaasOperation.model_fields))
+    return SaasOperation(**fields)
+
+
+def webhook_payload(operation: Operation, subscription: SaasSubscription) -> WebhookPayload:
+    """The operation as it stands when sent, with the subscription as it stands then."""
+    fields = operation.model_dump(include=set(SaasOperation.model_fields))
+    return WebhookPayload(**fields, subscription=subscription_body(subscription))

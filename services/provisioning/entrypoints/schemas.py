@@ -104,8 +104,47 @@ class SubscriptionPlans(CamelModel):
     plans: list[Plan]
 
 
+OperationAction = Literal[
+    "Unsubscribe", "ChangePlan", "ChangeQuantity", "Suspend", "Reinstate", "Renew"
+]
+OperationStatus = Literal["NotStarted", "InProgress", "Succeeded", "Failed", "Conflict"]
+
+
+class SaasOperation(CamelModel):
+    """The spec's SaaSOperation (GET .../operations/{operationId})."""
+
+    id: str
+    activity_id: str
+    subscription_id: str
+    publisher_id: str
+    offer_id: str
+    plan_id: str
+    quantity: int
+    time_stamp: datetime
+    action: OperationAction
+    status: OperationStatus
+
+
 class OperationList(CamelModel):
-    operations: list[dict[str, str]]  # empty until operations are implemented
+    operations: list[SaasOperation]  # newest first
+
+
+class UpdateOperation(CamelModel):
+    """The publisher's answer to a seat change: `status` is required (the spec lists it
+    as optional, but an answer without one says nothing); planId / quantity, if given,
+    must be the operation's."""
+
+    plan_id: str | None = None
+    quantity: int | None = None
+    status: Literal["Success", "Failure"]
+
+
+class WebhookPayload(SaasOperation):
+    """The body POSTed to the publisher's webhookUrl: the operation, who asked, and the
+    subscription as the publisher's GET shows it (../shared/CONTRACT.md, "Webhooks out")."""
+
+    operation_request_source: Literal["Partner"] = "Partner"
+    subscription: Subscription
 
 
 class SubscriberPlan(CamelModel):

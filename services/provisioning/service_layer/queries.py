@@ -1,4 +1,4 @@
-"""The read side of the publisher API: query types and their handlers.
+"""The read side: the publisher API's queries and what the due work finds due.
 
 Each runs on the store's read side and never commits. A publisher sees only its own
 subscriptions: another publisher's is 403, an unknown one 404 (services/provisioning/
@@ -7,8 +7,12 @@ README.md, "Publisher API choices").
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from services.provisioning.adapters.purchase_tokens import PurchaseTokens
 from services.provisioning.domain.model import NotYourSubscription, SaasSubscription
+from services.provisioning.domain.operations import Operation
 from services.provisioning.service_layer.unit_of_work import ProvisioningUnitOfWork
 from shared.catalog import Catalog, Plan
 from shared.errors import NotFound
@@ -92,13 +96,78 @@ async def list_available_plans(
     return [plan for plan in plans if query.plan_id is None or plan.plan_id == query.plan_id]
 
 
-async def list_operations(
-    query: ListOperations, uow: ProvisioningUnitOfWork
-) -> list[dict[str, str]]:
-    await get_subscription(query, uow)
-    return []  # no operation exists before seat and plan changes do
+async def load_operation(
+    uow: ProvisioningUnitOfWork, subscription: SaasSubscription, operation_id: str
+) -> Operation:
+    """One operation of this subscription; another subscription's is as unknown (404)."""
+    operation = await uow.operations.get(operation_id)
+    if operation is None or operation.subscription_id != subscription.id:
+        raise NotFound(
+            f"operation {operation_id} not found for subscription {subscription.id}",
+            "operationId",
+        )
+    return operation
 
 
-async def get_operation(query: GetOperation, uow: ProvisioningUnitOfWork) -> None:
+async def list_operations(query: ListOperations, uow: ProvisioningUnitOfWork) -> list[Operation]:
+    """Every operation of the subscription, newest first, decided ones included."""
     await get_subscription(query, uow)
-    raise NotFound(f"operation {query.operation_id} not found")
+    return list(reversed(await uow.operations.for_subscription(query.subscription_id)))
+
+
+async def get_operation(query: GetOperation, uow: ProvisioningUnitOfWork) -> Operation:
+    subscription = await get_subscription(query, uow)
+    return await load_operation(uow, subscription, query.operation_id)
+
+
+# --- what is due (service_layer/due_work.py) ---
+
+
+class _Due(Query):
+    now: datetime  # business time of the pass
+
+
+class DueDeliveries(_Due):
+    pass
+
+
+class SilentSeatChanges(_Due):
+    pass
+
+
+class EndedTerms(_Due):
+    pass
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A webhook to send now: the operation and the subscription it shows."""
+
+    operation: Operation
+    subscription: SaasSubscription
+
+
+async def due_deliveries(query: DueDeliveries, uow: ProvisioningUnitOfWork) -> list[Delivery]:
+    """Per subscription only its oldest undelivered webhook, and that one only once its
+    next attempt is due: a later webhook waits while an earlier one is retried."""
+    oldest: dict[str, Operation] = {}
+    for operation in await uow.operations.undelivered():
+        oldest.setdefault(operation.subscription_id, operation)
+    due = []
+    for operation in oldest.values():
+        if operation.next_attempt_at is not None and operation.next_attempt_at > query.now:
+            continue
+        subscription = await uow.subscriptions.get(operation.subscription_id)
+        if subscription is not None:
+            due.append(Delivery(operation, subscription))
+    return due
+
+
+async def silent_seat_changes(query: SilentSeatChanges, uow: ProvisioningUnitOfWork) -> list[str]:
+    """Ids of the seat changes whose acceptance deadline has come without an answer."""
+    return [o.id for o in await uow.operations.in_progress() if o.silence_accepts(query.now)]
+
+
+async def ended_terms(query: EndedTerms, uow: ProvisioningUnitOfWork) -> list[str]:
+    """Ids of the subscriptions whose current term has ended by now."""
+    return [s.id for s in await uow.subscriptions.in_term() if s.term_ended_by(query.now)]

@@ -1,6 +1,6 @@
-"""Ordering against the real broker: the outbox relay publishes purchases, and the
-subscription view follows provisioning's events (HTTP via ASGITransport while the
-runtime runs)."""
+"""Ordering against the real broker: the outbox relay publishes purchases and the
+partner's change requests, and the subscription view follows provisioning's events
+(HTTP via ASGITransport while the runtime runs)."""
 
 from __future__ import annotations
 
@@ -25,12 +25,14 @@ from tests.support.topics import Record, read_records
 from tests.unit.ordering.helpers import (
     COMMITMENT_END_DATE,
     LINK,
+    ORDERING_EVENTS,
     SETTINGS,
     TERM_START,
     activation_completed,
     auth,
     line,
     link_issued,
+    quantity_accepted,
 )
 
 pytestmark = pytest.mark.broker
@@ -158,3 +160,54 @@ async def test_provisioning_events_turn_a_purchase_into_action_needed_then_activ
         await eventually(stats, lambda s: s["handled"] == 3, what="three events handled")
         assert view.stats["duplicate"] == 1
         assert view.stats["dead_lettered"] == 0
+
+
+async def test_a_seat_change_is_published_after_its_purchase_and_its_acceptance_followed(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    async with running_ordering(kafka_bootstrap, tmp_path) as (app, client):
+        cid, order = await checkout(client, line())
+        sid = order["lineItems"][0]["subscriptionId"]
+        url = f"/v1/customers/{cid}/subscriptions/{sid}"
+
+        async def subscription() -> dict[str, Any]:
+            return dict((await client.get(url, headers=auth())).json())
+
+        producer = make_broker(kafka_bootstrap, client_id="test-provisioning")
+        await producer.start()
+        try:
+            activated = activation_completed(sid, "corr").to_bytes()
+            await producer.publish(activated, topic=PROVISIONING_SUBSCRIPTIONS, key=sid.encode())
+            await eventually(subscription, lambda s: s["status"] == "active", what="active")
+
+            asked = await client.patch(url, json={"quantity": 8}, headers=auth())
+            assert asked.status_code == 200, asked.text
+            operation_id = asked.json()["pendingChange"]["operationId"]
+
+            # On the purchase's key, after it: provisioning sees them in this order.
+            records = await read_records(
+                kafka_bootstrap,
+                ORDERING_SUBSCRIPTIONS,
+                at_least=2,
+                where=lambda record: record.key == sid.encode(),
+            )
+            events = [ORDERING_EVENTS.decode(r.value) for r in records]
+            assert [e.type for e in events] == ["SubscriptionPurchased", "QuantityChangeRequested"]
+            assert len({r.partition for r in records}) == 1
+            requested = events[1]
+            assert (requested.data.operation_id, requested.data.quantity) == (operation_id, 8)
+            assert requested.correlation_id == events[0].correlation_id
+
+            accepted = quantity_accepted(sid, "corr", operation_id, 8).to_bytes()
+            await producer.publish(accepted, topic=PROVISIONING_SUBSCRIPTIONS, key=sid.encode())
+            seen = await eventually(
+                subscription, lambda s: s["quantity"] == 8, what="the accepted seats"
+            )
+        finally:
+            await producer.stop()
+
+        assert seen["pendingChange"] is None
+        assert (seen["lastChange"]["operationId"], seen["lastChange"]["status"]) == (
+            operation_id,
+            "accepted",
+        )

@@ -13,9 +13,9 @@ from faststream.kafka import KafkaBroker
 
 from services.provisioning.bootstrap import build_app
 from services.provisioning.settings import ProvisioningSettings
+from shared.catalog import Catalog
+from shared.events import provisioning as facts
 from shared.events.envelope import Event
-from shared.events.ordering import SubscriptionPurchased
-from shared.events.provisioning import ActivationCompleted, ActivationLinkIssued, LicensesAssigned
 from shared.events.registry import EventRegistry
 from shared.events.topics import ORDERING_SUBSCRIPTIONS, PROVISIONING_SUBSCRIPTIONS
 from shared.messaging.consumer import EventConsumer
@@ -23,7 +23,19 @@ from shared.messaging.kafka import make_broker
 from shared.messaging.runtime import ServiceRuntime
 from tests.support.topics import read_records
 
-_OUT = EventRegistry(ActivationLinkIssued, LicensesAssigned, ActivationCompleted)
+_OUT = EventRegistry(
+    facts.ActivationLinkIssued,
+    facts.LicensesAssigned,
+    facts.ActivationCompleted,
+    facts.QuantityChangeAccepted,
+    facts.QuantityChangeRejected,
+    facts.SubscriptionSuspended,
+    facts.SubscriptionReinstated,
+    facts.SubscriptionCancelled,
+    facts.CancellationScheduled,
+    facts.SubscriptionRenewed,
+    facts.SubscriptionExpired,
+)
 
 
 @dataclass
@@ -34,7 +46,8 @@ class RunningProvisioning:
     consumer: EventConsumer
     producer: KafkaBroker
 
-    async def publish_purchase(self, event: SubscriptionPurchased) -> None:
+    async def publish_purchase(self, event: Event) -> None:
+        """Any event of ordering's (a purchase or a later request), keyed as ordering does."""
         await self.producer.publish(
             event.to_bytes(),
             topic=ORDERING_SUBSCRIPTIONS,
@@ -47,14 +60,19 @@ class RunningProvisioning:
 
 @asynccontextmanager
 async def running_provisioning(
-    bootstrap: str, data_dir: Path
+    bootstrap: str, data_dir: Path, catalog: Catalog | None = None
 ) -> AsyncIterator[RunningProvisioning]:
-    """The real app (SQLite store in `data_dir`, wall clock) with its runtime started."""
-    app = build_app(ProvisioningSettings(kafka_bootstrap_servers=bootstrap, csp_data_dir=data_dir))
+    """The real app (SQLite store in `data_dir`, wall clock) started as serving starts it
+    (its lifespan: runtime and due work, every 0.2 s here)."""
+    settings = ProvisioningSettings(
+        kafka_bootstrap_servers=bootstrap,
+        csp_data_dir=data_dir,
+        csp_due_work_interval_seconds=0.2,
+    )
+    app = build_app(settings, catalog=catalog)
     runtime: ServiceRuntime = app.state.runtime
     producer = make_broker(bootstrap, client_id="provisioning-test-producer")
-    await runtime.start()
-    try:
+    async with app.router.lifespan_context(app):
         await producer.start()
         try:
             transport = httpx.ASGITransport(app=app)
@@ -63,8 +81,6 @@ async def running_provisioning(
                 yield RunningProvisioning(app, runtime, http, consumer, producer)
         finally:
             await producer.stop()
-    finally:
-        await runtime.stop()
 
 
 async def read_output(

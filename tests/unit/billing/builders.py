@@ -1,5 +1,5 @@
-"""Test data for billing: ActivationCompleted events, its aggregates, its message bus,
-outbox reading."""
+"""Test data for billing: ActivationCompleted and the facts after it, its aggregates,
+its message bus, outbox reading, and `Billing`: the service minus Kafka and HTTP."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from decimal import Decimal
 
 from services.billing.adapters.wire_events import EVENTS
 from services.billing.bootstrap import DEFINITION
-from services.billing.domain.ledger import LedgerLine
+from services.billing.domain.invoice import Invoice
+from services.billing.domain.ledger import LedgerLine, balance
 from services.billing.domain.subscription import BilledSubscription
 from services.billing.service_layer.unit_of_work import BillingUnitOfWork
 from shared.clock import Clock, FixedClock
@@ -20,6 +21,7 @@ from shared.events.registry import EventRegistry
 from shared.periods import add
 from shared.service import build_bus
 from shared.service_layer import MessageBus
+from shared.store.memory import MemoryStore
 from shared.store.port import Store
 
 TERM_START = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
@@ -116,3 +118,76 @@ def bus_of(store: Store, clock: Clock | None = None) -> MessageBus:
 def unit_of_work(store: Store, clock: Clock | None = None) -> BillingUnitOfWork:
     """For tests that run a handler by hand or read what was stored."""
     return BillingUnitOfWork(store, events=EVENTS, clock=clock or FixedClock(NOW))
+
+
+def fact(
+    kind: type[Event],
+    subscription_id: str,
+    *,
+    operation_id: str | None = None,
+    time: datetime = NOW,
+    **data: object,
+) -> Event:
+    """A provisioning fact (QuantityChangeAccepted, SubscriptionSuspended, ...) about
+    `subscription_id`, as provisioning publishes it: a fresh event and operation id
+    unless one is given."""
+    data_model = kind.model_fields["data"].annotation
+    assert data_model is not None
+    return kind(
+        source="provisioning",
+        time=time,
+        subject=subscription_id,
+        correlation_id="purchase-1",
+        data=data_model(
+            subscription_id=subscription_id,
+            operation_id=operation_id or f"op-{uuid.uuid4()}",
+            **data,
+        ),
+    )
+
+
+def again(event: Event) -> Event:
+    """The same fact under a new event id: the inbox cannot recognise it."""
+    return event.model_copy(update={"id": uuid.uuid4()})
+
+
+class Billing:
+    """Billing without Kafka or HTTP: its consumer, its due work, its store, one clock."""
+
+    def __init__(self, at: datetime = NOW) -> None:
+        self.store = MemoryStore()
+        self.clock = FixedClock(at)
+        self.bus = bus_of(self.store, self.clock)
+        self.consumer = DEFINITION.consumers[0].consumer(self.bus)
+        self.due_work = DEFINITION.due_work(self.bus, {})
+
+    async def receive(self, event: Event) -> str:
+        return await self.consumer.handle(event.to_bytes())
+
+    async def activate(self, **fields: object) -> str:
+        """Activated at TERM_START (see `activation_completed`); its subscription id."""
+        event = activation_completed(**fields)  # type: ignore[arg-type]
+        assert await self.receive(event) == "handled"
+        return event.data.subscription_id
+
+    def at(self, moment: datetime) -> None:
+        self.clock.at = moment
+
+    async def run_due_work(self) -> None:
+        for work in self.due_work:
+            await work(self.clock.now())
+
+    async def ledger(self, subscription_id: str) -> list[LedgerLine]:
+        async with unit_of_work(self.store, self.clock) as uow:
+            return await uow.ledger.for_subscription(subscription_id)
+
+    async def documents(self, partner_id: str = "partner-a") -> list[Invoice]:
+        async with unit_of_work(self.store, self.clock) as uow:
+            return await uow.invoices.of_partner(partner_id)
+
+    async def subscription(self, subscription_id: str) -> BilledSubscription | None:
+        async with unit_of_work(self.store, self.clock) as uow:
+            return await uow.subscriptions.get(subscription_id)
+
+    async def balance(self, subscription_id: str) -> int:
+        return balance(await self.ledger(subscription_id))

@@ -12,10 +12,15 @@ from fastapi import FastAPI
 from services.billing.bootstrap import build_app
 from services.billing.settings import BillingSettings
 from shared.clock import FixedClock
-from shared.events.provisioning import ActivationCompleted
+from shared.events.provisioning import (
+    ActivationCompleted,
+    QuantityChangeAccepted,
+    SubscriptionCancelled,
+    SubscriptionSuspended,
+)
 from shared.http.auth import mint_token
 from shared.store.memory import MemoryStore
-from tests.unit.billing.builders import NOW, activation_completed
+from tests.unit.billing.builders import NOW, activation_completed, fact
 
 SETTINGS = BillingSettings()
 
@@ -209,3 +214,65 @@ async def test_publisher_or_roleless_token_is_403_and_no_token_is_401(
     assert (await client.get(path)).status_code == 401
     bad = {"Authorization": "Bearer not-a-jwt"}
     assert (await client.get(path, headers=bad)).status_code == 401
+
+
+async def test_prorations_and_credit_notes_show_newest_first_with_negative_amounts(
+    app: FastAPI, client: httpx.AsyncClient, clock: FixedClock
+) -> None:
+    event = await activate(app, quantity=5, price_per_seat="10.00")
+    sid = event.data.subscription_id
+    [consumer] = app.state.runtime.consumers
+    clock.advance(timedelta(days=10))
+    decrease = fact(
+        QuantityChangeAccepted,
+        sid,
+        quantity=3,
+        previous_quantity=5,
+        accepted_at=clock.now(),
+        accepted_by="timeout",
+    )
+    assert await consumer.handle(decrease.to_bytes()) == "handled"
+    clock.advance(timedelta(hours=1))
+    cancel = fact(SubscriptionCancelled, sid, cancelled_at=clock.now())
+    assert await consumer.handle(cancel.to_bytes()) == "handled"
+
+    body = (await client.get("/v1/invoices", headers=PARTNER_A)).json()
+    assert [(i["number"], i["kind"], i["total"]) for i in body["items"]] == [
+        ("CN-000002", "creditNote", "-36.67"),  # the cancellation: 50.00 - 13.33 back
+        ("CN-000001", "creditNote", "-13.33"),  # 2 seats fewer for 20 of 30 days
+        ("INV-000001", "invoice", "50.00"),
+    ]
+    credit_note = body["items"][0]
+    assert (
+        credit_note
+        == (await client.get(f"/v1/invoices/{credit_note['id']}", headers=PARTNER_A)).json()
+    )
+    [item] = credit_note["lineItems"]
+    assert (item["type"], item["quantity"], item["unitPrice"], item["amount"]) == (
+        "credit",
+        -3,
+        "10.00",
+        "-36.67",
+    )
+    charges = (await client.get(charges_url(event), headers=PARTNER_A)).json()
+    assert [(c["type"], c["amount"]) for c in charges["items"]] == [
+        ("charge", "50.00"),
+        ("proration", "-13.33"),
+        ("credit", "-36.67"),
+    ]
+    assert (charges["balance"], charges["status"]) == ("0.00", "ended")
+    assert charges["items"][2]["eventId"] == str(cancel.id)
+
+
+async def test_charges_name_the_subscriptions_billing_status(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    event = await activate(app)
+    assert (await client.get(charges_url(event), headers=PARTNER_A)).json()["status"] == "active"
+    [consumer] = app.state.runtime.consumers
+    suspend = fact(
+        SubscriptionSuspended, event.data.subscription_id, suspended_at=event.data.term_start
+    )
+    await consumer.handle(suspend.to_bytes())
+    body = (await client.get(charges_url(event), headers=PARTNER_A)).json()
+    assert body["status"] == "suspended"

@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from services.billing.bootstrap import build_app
+from services.billing.domain.billing_period import Period
 from services.billing.domain.invoice import newest_first
 from services.billing.domain.ledger import LedgerLine
 from services.billing.settings import BillingSettings
@@ -128,14 +129,17 @@ async def test_the_customer_filter_applies_across_pages(
 
 
 async def post_more_lines(store: MemoryStore, subscription_id: str) -> list[LedgerLine]:
-    """Three more lines of the subscription (two charges and a credit), posted in order."""
+    """Three more lines of the subscription (two charges and a credit), posted in order,
+    each from another day of the period (the ledger holds one line per span and type)."""
     async with unit_of_work(store) as uow:
         sub = await uow.subscriptions.get(subscription_id)
         assert sub is not None
         posted = []
         for n in range(3):
+            first = sub.first_period()
+            span = Period(start=first.start + timedelta(days=n + 1), end=first.end)
             line = LedgerLine.period_charge(
-                sub, sub.first_period(), event_id=f"evt-{n}", posted_at=NOW, invoice_id=f"i{n}"
+                sub, span, event_id=f"evt-{n}", posted_at=NOW, invoice_id=f"i{n}"
             )
             if n == 2:
                 credit = {"id": f"credit-{n}", "type": "credit", "amount": -line.amount}

@@ -9,8 +9,8 @@ import pytest
 from services.billing.domain.billing_period import billing_period
 from services.billing.domain.ledger import derived_id
 from services.billing.entrypoints.consumers import (
-    ACTIVATIONS,
-    ACTIVATIONS_GROUP,
+    SUBSCRIPTION_FACTS,
+    SUBSCRIPTION_FACTS_GROUP,
     command_for,
 )
 from services.billing.service_layer.handlers import start_billing
@@ -20,8 +20,15 @@ from shared.events.provisioning import (
     ActivationCompleted,
     ActivationLinkIssued,
     ActivationLinkIssuedData,
+    CancellationScheduled,
     LicensesAssigned,
     LicensesAssignedData,
+    QuantityChangeAccepted,
+    SubscriptionCancelled,
+    SubscriptionExpired,
+    SubscriptionReinstated,
+    SubscriptionRenewed,
+    SubscriptionSuspended,
 )
 from shared.events.topics import PROVISIONING_SUBSCRIPTIONS
 from shared.messaging.consumer import EventConsumer
@@ -58,7 +65,7 @@ def consumer(store: MemoryStore, clock: FixedClock, dead_letters: list) -> Event
     async def dead_letter(topic: str, payload: bytes, headers: dict[str, str]) -> None:
         dead_letters.append((topic, payload, headers))
 
-    consumer = ACTIVATIONS.consumer(bus_of(store, clock))
+    consumer = SUBSCRIPTION_FACTS.consumer(bus_of(store, clock))
     consumer.bind_dead_letter(dead_letter)
     return consumer
 
@@ -73,10 +80,22 @@ async def invoices_of(store: MemoryStore, partner_id: str = "partner-a") -> list
         return await uow.invoices.of_partner(partner_id)
 
 
-def test_only_activation_completed_is_consumed(consumer: EventConsumer) -> None:
-    assert consumer.name == ACTIVATIONS_GROUP == "billing.activations"
+def test_the_activation_and_the_facts_after_it_are_consumed_by_one_group(
+    consumer: EventConsumer,
+) -> None:
+    # One group, so the facts are applied in the topic's order, after the activation.
+    assert consumer.name == SUBSCRIPTION_FACTS_GROUP == "billing.activations"
     assert consumer.topic == PROVISIONING_SUBSCRIPTIONS
-    assert consumer.handled_types == {ActivationCompleted}
+    assert consumer.handled_types == {
+        ActivationCompleted,
+        QuantityChangeAccepted,
+        SubscriptionSuspended,
+        SubscriptionReinstated,
+        SubscriptionCancelled,
+        CancellationScheduled,
+        SubscriptionRenewed,
+        SubscriptionExpired,
+    }
 
 
 async def test_activation_remembers_subscription_posts_charge_and_issues_invoice(

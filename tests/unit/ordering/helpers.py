@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
+from services.ordering.adapters.wire_events import EVENTS
 from services.ordering.domain.subscription import Subscription
 from services.ordering.settings import OrderingSettings
-from shared.events.ordering import SubscriptionPurchased
+from shared.events import Event, EventRegistry
 from shared.events.provisioning import (
     ActivationCompleted,
     ActivationCompletedData,
     ActivationLinkIssued,
     ActivationLinkIssuedData,
+    CancellationScheduled,
+    CancellationScheduledData,
     LicensesAssigned,
     LicensesAssignedData,
+    QuantityChangeAccepted,
+    QuantityChangeAcceptedData,
+    QuantityChangeRejected,
+    QuantityChangeRejectedData,
+    SubscriptionCancelled,
+    SubscriptionCancelledData,
+    SubscriptionExpired,
+    SubscriptionExpiredData,
+    SubscriptionRenewed,
+    SubscriptionRenewedData,
+    SubscriptionSuspended,
+    SubscriptionSuspendedData,
 )
 from shared.http.auth import mint_token
+from shared.messaging.consumer import EventConsumer
 from shared.store.memory import MemoryStore
 
 NOW = datetime(2030, 1, 31, 12, 0, tzinfo=UTC)
@@ -91,6 +108,32 @@ async def checked_out_order(
     return dict(order)
 
 
+@dataclass(frozen=True)
+class Purchase:
+    """One checked-out line: where to find its subscription, and its correlation."""
+
+    customer_id: str
+    order_id: str
+    subscription_id: str
+    correlation_id: str
+
+    @property
+    def url(self) -> str:
+        return f"/v1/customers/{self.customer_id}/subscriptions/{self.subscription_id}"
+
+
+async def view(client: httpx.AsyncClient, p: Purchase) -> dict[str, Any]:
+    """The subscription as the partner GETs it."""
+    response = await client.get(p.url, headers=auth())
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def feed(consumer: EventConsumer, *events: Event) -> list[str]:
+    """Hand provisioning's events to the view's consumer; the outcome of each."""
+    return [await consumer.handle(e.to_bytes()) for e in events]
+
+
 async def documents(store: MemoryStore, collection: str) -> list[dict[str, Any]]:
     """Every stored document of a collection, as the store holds it."""
     async with store.read_only() as tx:
@@ -103,12 +146,16 @@ async def stored(store: MemoryStore, subscription_id: str) -> Subscription | Non
     return None if document is None else Subscription.model_validate(document)
 
 
-async def emitted(store: MemoryStore) -> list[SubscriptionPurchased]:
-    """Every event in the outbox, oldest first. The lease ends at once, so the
-    rows stay claimable for the next call."""
+ORDERING_EVENTS = EventRegistry(*EVENTS.publishes)
+
+
+async def emitted(store: MemoryStore) -> list[Event]:
+    """Every event in the outbox, oldest first, as its wire type (SubscriptionPurchased,
+    the change requests...). The lease ends at once, so the rows stay claimable for the
+    next call."""
     now = datetime.now(UTC) + timedelta(days=36500)  # past any earlier lease
     claimed = await store.claim_outbox("test-reader", 10_000, now, now)
-    return [SubscriptionPurchased.model_validate_json(c.message.payload) for c in claimed]
+    return [ORDERING_EVENTS.decode(c.message.payload) for c in claimed]
 
 
 # --- provisioning's events, as the subscription view consumes them
@@ -176,3 +223,86 @@ def activation_completed(
             term_end=TERM_END,
         ),
     )
+
+
+# --- provisioning's facts after activation (docs/subscription-lifecycle.md, "Events")
+
+
+E = TypeVar("E", bound=Event)
+
+
+def _fact(kind: type[E], data: Any, correlation_id: str, at: datetime = NOW) -> E:
+    return kind(
+        source="provisioning",
+        time=at,
+        subject=data.subscription_id,
+        correlation_id=correlation_id,
+        data=data,
+    )
+
+
+def quantity_accepted(
+    sid: str, corr: str, operation_id: str, quantity: int, previous: int = 5
+) -> QuantityChangeAccepted:
+    data = QuantityChangeAcceptedData(
+        subscription_id=sid,
+        operation_id=operation_id,
+        quantity=quantity,
+        previous_quantity=previous,
+        accepted_at=NOW,
+        accepted_by="publisher",
+    )
+    return _fact(QuantityChangeAccepted, data, corr)
+
+
+def quantity_rejected(
+    sid: str, corr: str, operation_id: str, quantity: int, reason: str = "no seats left"
+) -> QuantityChangeRejected:
+    data = QuantityChangeRejectedData(
+        subscription_id=sid,
+        operation_id=operation_id,
+        quantity=quantity,
+        current_quantity=5,
+        rejected_at=NOW,
+        reason=reason,
+    )
+    return _fact(QuantityChangeRejected, data, corr)
+
+
+def renewed(sid: str, corr: str, term_start: datetime, term_end: datetime) -> SubscriptionRenewed:
+    data = SubscriptionRenewedData(
+        subscription_id=sid,
+        operation_id=f"renew-{sid}-{term_start.isoformat()}",
+        term_start=term_start,
+        term_end=term_end,
+        quantity=5,
+    )
+    return _fact(SubscriptionRenewed, data, corr)
+
+
+def expired(sid: str, corr: str, at: datetime = TERM_END) -> SubscriptionExpired:
+    data = SubscriptionExpiredData(subscription_id=sid, operation_id=f"end-{sid}", ended_at=at)
+    return _fact(SubscriptionExpired, data, corr)
+
+
+def cancelled(sid: str, corr: str, operation_id: str = "op-cancel") -> SubscriptionCancelled:
+    data = SubscriptionCancelledData(
+        subscription_id=sid, operation_id=operation_id, cancelled_at=NOW
+    )
+    return _fact(SubscriptionCancelled, data, corr)
+
+
+def cancellation_scheduled(
+    sid: str, corr: str, operation_id: str = "op-cancel"
+) -> CancellationScheduled:
+    data = CancellationScheduledData(
+        subscription_id=sid, operation_id=operation_id, ends_at=TERM_END
+    )
+    return _fact(CancellationScheduled, data, corr)
+
+
+def suspended(sid: str, corr: str, operation_id: str = "op-suspend") -> SubscriptionSuspended:
+    data = SubscriptionSuspendedData(
+        subscription_id=sid, operation_id=operation_id, suspended_at=NOW
+    )
+    return _fact(SubscriptionSuspended, data, corr)

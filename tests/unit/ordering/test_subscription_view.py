@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 
 import httpx
-import pytest
-from fastapi import FastAPI
 
 from services.ordering.domain.subscription import Subscription
-from services.ordering.entrypoints.consumers import SUBSCRIPTION_VIEW
 from services.ordering.entrypoints.subscription_schemas import SubscriptionOut
-from shared.events.envelope import Event
 from shared.messaging.consumer import EventConsumer
 from shared.periods import add
 from shared.store.memory import MemoryStore
@@ -22,56 +16,16 @@ from tests.unit.ordering.helpers import (
     LINK,
     TERM_END,
     TERM_START,
+    Purchase,
     activation_completed,
     auth,
-    checked_out_order,
     emitted,
+    feed,
     licenses_assigned,
     link_issued,
-    new_customer,
     stored,
+    view,
 )
-
-
-@dataclass
-class Purchase:
-    customer_id: str
-    order_id: str
-    subscription_id: str
-    correlation_id: str
-
-
-@pytest.fixture
-async def purchase(client: httpx.AsyncClient, store: MemoryStore) -> Purchase:
-    cid = await new_customer(client)
-    order = await checked_out_order(client, cid)
-    [event] = await emitted(store)
-    return Purchase(cid, order["id"], event.subject, event.correlation_id)
-
-
-@pytest.fixture
-def dead_letters() -> list[tuple[str, bytes]]:
-    return []
-
-
-@pytest.fixture
-def consumer(app: FastAPI, dead_letters: list[tuple[str, bytes]]) -> EventConsumer:
-    async def dead_letter(topic: str, payload: bytes, headers: dict[str, str]) -> None:
-        dead_letters.append((topic, payload))
-
-    return SUBSCRIPTION_VIEW.consumer(app.state.bus, dead_letter)
-
-
-async def view(client: httpx.AsyncClient, p: Purchase) -> dict[str, Any]:
-    response = await client.get(
-        f"/v1/customers/{p.customer_id}/subscriptions/{p.subscription_id}", headers=auth()
-    )
-    assert response.status_code == 200
-    return dict(response.json())
-
-
-async def feed(consumer: EventConsumer, *events: Event) -> list[str]:
-    return [await consumer.handle(e.to_bytes()) for e in events]
 
 
 async def test_an_issued_link_makes_the_pending_subscription_need_action(

@@ -30,6 +30,7 @@ SUBSCRIPTION_FIELDS = {
     "commitmentEndDate",
     "refundableUntil",
     "pendingChange",
+    "lastChange",  # the publisher's answer to the latest seat change
 }
 
 
@@ -80,6 +81,7 @@ async def test_a_checked_out_subscription_is_pending_with_exactly_the_documented
         "commitmentEndDate": None,
         "refundableUntil": "2030-02-01T12:00:00Z",
         "pendingChange": None,
+        "lastChange": None,
     }
     assert set(response.json()) == SUBSCRIPTION_FIELDS
 

@@ -9,9 +9,18 @@ from typing import Any
 
 import pytest
 
+from services.provisioning.adapters.webhooks import webhook_body
 from services.provisioning.entrypoints.headers import API_PREFIX, API_VERSION
+from shared.events import ordering as asks
 from tests.unit.provisioning.spec_checker import check, component
-from tests.unit.provisioning.support import API, Harness, publisher_headers, purchase, token_of
+from tests.unit.provisioning.support import (
+    API,
+    Harness,
+    publisher_headers,
+    purchase,
+    request,
+    token_of,
+)
 
 # Beside the repository (the repo is <root>/main, the spec <root>/shared/specs); never copied in.
 SPEC_PATH = Path(__file__).resolve().parents[4] / "shared" / "specs" / "saasapi.v2.json"
@@ -150,3 +159,82 @@ async def test_answered_statuses_are_declared_by_the_spec(spec: dict[str, Any]) 
         assert r.status_code < 400 or check(spec, error_schema, r.json(), strict=False) == []
         for header in ("x-ms-requestid", "x-ms-correlationid"):
             assert uuid.UUID(r.headers[header]), header
+
+
+async def with_seat_change(h: Harness) -> tuple[str, str]:
+    """An activated subscription with a seat change waiting; (its id, the change's id)."""
+    sid, _ = await scenario(h, activated=True)
+    change = request(asks.QuantityChangeRequested, sid, quantity=4, previous_quantity=3)
+    await h.deliver(change)
+    return sid, change.data.operation_id
+
+
+async def test_operation_responses_validate_against_the_spec_schemas(
+    spec: dict[str, Any],
+) -> None:
+    h = Harness()
+    sid, change = await with_seat_change(h)
+    suspend = request(asks.SuspensionRequested, sid)
+    await h.deliver(suspend)
+    headers = publisher_headers()
+
+    listed = await h.client.get(f"{SUBS}/{sid}/operations{API}", headers=headers)
+    one = await h.client.get(f"{SUBS}/{sid}/operations/{change}{API}", headers=headers)
+
+    assert listed.status_code == 200 and len(listed.json()["operations"]) == 2
+    assert check(spec, component(spec, "OperationList"), listed.json()) == []
+    assert one.status_code == 200
+    assert check(spec, component(spec, "SaaSOperation"), one.json()) == []
+    # The webhook payload: the spec's operation (plus two fields of the contract), with
+    # the subscription as the spec's Subscription.
+    operation, subscription = await h.operation(change), await h.stored(sid)
+    assert operation is not None and subscription is not None
+    payload = json.loads(webhook_body(operation, subscription))
+    assert check(spec, component(spec, "SaaSOperation"), payload, strict=False) == []
+    assert set(payload) - set(component(spec, "SaaSOperation")["properties"]) == {
+        "operationRequestSource",
+        "subscription",
+    }
+    assert check(spec, component(spec, "Subscription"), payload["subscription"]) == []
+
+
+def test_the_operation_answer_body_is_the_specs_update_operation(spec: dict[str, Any]) -> None:
+    served = Harness().app.openapi()["components"]["schemas"]["UpdateOperation"]
+    declared_fields = component(spec, "UpdateOperation")["properties"]
+    assert set(served["properties"]) == set(declared_fields)
+    assert served["properties"]["status"]["enum"] == declared_fields["status"]["enum"]
+
+
+async def test_operation_statuses_answered_are_declared_by_the_spec(spec: dict[str, Any]) -> None:
+    h = Harness()
+    sid, change = await with_seat_change(h)
+    mine, other = publisher_headers(), publisher_headers("fabrikam")
+    many = "/saas/subscriptions/{subscriptionId}/operations"
+    one = "/saas/subscriptions/{subscriptionId}/operations/{operationId}"
+    url = f"{SUBS}/{sid}/operations/{change}{API}"
+    calls = [
+        ("get", many, f"{SUBS}/{sid}/operations{API}", mine, None, 200),
+        ("get", many, f"{SUBS}/{sid}/operations{API}", other, None, 403),
+        ("get", many, f"{SUBS}/{uuid.uuid4()}/operations{API}", mine, None, 404),
+        ("get", one, url, mine, None, 200),
+        ("get", one, url, other, None, 403),
+        ("get", one, f"{SUBS}/{sid}/operations/{uuid.uuid4()}{API}", mine, None, 404),
+        ("patch", one, url, mine, {"status": "Done"}, 400),
+        ("patch", one, url, other, {"status": "Success"}, 403),
+        (
+            "patch",
+            one,
+            f"{SUBS}/{sid}/operations/{uuid.uuid4()}{API}",
+            mine,
+            {"status": "Success"},
+            404,
+        ),
+        ("patch", one, url, mine, {"status": "Success"}, 200),
+        ("patch", one, url, mine, {"status": "Success"}, 409),
+    ]
+    for method, template, target, headers, body, expected in calls:
+        r = await h.client.request(method.upper(), target, headers=headers, json=body)
+        assert r.status_code == expected, (method, target, r.text)
+        assert str(r.status_code) in spec["paths"][template][method]["responses"]
+        error_schema = component(spec, "FulfillmentInternalServerErrorResponse")
+        assert r.status_code < 400 or check(spec, error_schema, r.json(), strict=False) == []
