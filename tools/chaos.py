@@ -2,10 +2,11 @@
 
     python -m tools.chaos [--subscriptions N] [--concurrency C] [--seed S] [--keep]
 
-Starts the embedded broker and each service as its own process, drives the purchase
-flow (tools.chaos_flow) while killing provisioning and billing twice each and ordering
-once at seeded random moments (tools.chaos_monkey), waits until the system converged
-and checks that every purchase ended with exactly one charge and one invoice
+Starts the embedded broker and each service as its own process, drives the flow
+(tools.chaos_flow: purchases, activations, then added seats and cancellations) while
+killing provisioning and billing twice each and ordering once at seeded random moments
+(tools.chaos_monkey), waits until the system converged and checks that every purchase
+ended with exactly the charges, invoices and credit notes its changes call for
 (tools.chaos_checks).
 
 Exit 0: every check holds. 1: a check failed (ERROR lines say which). 2: the system could

@@ -1,23 +1,26 @@
 """After the flow: wait until the system has converged, then check the guarantee over HTTP.
 
-Every purchase ends with exactly one charge and one invoice: nothing lost, nothing
-doubled. The checks read a snapshot taken once everything settled and judge it.
+Every purchase ends as tools.chaos_management expects it: exactly one charge and one
+invoice when kept, a proration on an invoice of its own when a seat was added, a credit
+note reversing the charge when cancelled. Nothing lost, nothing doubled, every document
+number gapless. The checks read a snapshot taken once everything settled and judge it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from benchmarks.flow import PRICE_MINOR
 from tests.e2e.actors import Partner
 from tools.chaos_flow import POLL_S, Flow, FlowError
 from tools.chaos_http import Retrying
+from tools.chaos_management import Expected, expected
 
 CONVERGE_LIMIT_S = 180.0  # after the last activation (a rebalance after SIGKILL takes ~10-20 s)
 # A relay killed between publishing a row and marking it sent leaves the row leased to
@@ -38,7 +41,7 @@ class Check:
 @dataclass(frozen=True)
 class Snapshot:
     subscriptions: list[dict[str, Any]]  # the partner's view of the customer
-    invoices: dict[str, Any]  # GET /v1/invoices?customerId=
+    documents: list[dict[str, Any]]  # GET /v1/invoices?customerId=, every page
     charges: dict[str, list[dict[str, Any]] | None]  # ledger lines; None: billing has none
 
 
@@ -51,34 +54,63 @@ async def _json(
     return sent.value.json()
 
 
+async def _all_pages(
+    retrying: Retrying, what: str, client: httpx.AsyncClient, path: str, params: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Every item of a paged list, following `links.next` to the last page."""
+    items: list[dict[str, Any]] = []
+    page = await _json(retrying, what, lambda: client.get(path, params={**params, "size": "500"}))
+    items += page["items"]
+    while (page.get("links") or {}).get("next"):
+        uri = page["links"]["next"]["uri"]
+        page = await _json(retrying, what, lambda uri=uri: client.get(uri))
+        items += page["items"]
+    return items
+
+
 async def _subscriptions(partner: Partner, retrying: Retrying, cid: str) -> list[dict[str, Any]]:
     path = f"/v1/customers/{cid}/subscriptions"
-    return list(
-        (await _json(retrying, "list subscriptions", lambda: partner.ordering.get(path)))["items"]
+    return await _all_pages(retrying, "list subscriptions", partner.ordering, path, {})
+
+
+async def _documents(partner: Partner, retrying: Retrying, cid: str) -> list[dict[str, Any]]:
+    """The customer's invoices and credit notes."""
+    return await _all_pages(
+        retrying, "list invoices", partner.billing, "/v1/invoices", {"customerId": cid}
     )
 
 
-async def _invoices(partner: Partner, retrying: Retrying, cid: str) -> dict[str, Any]:
-    return dict(
-        await _json(
-            retrying,
-            "list invoices",
-            lambda: partner.billing.get("/v1/invoices", params={"customerId": cid}),
-        )
+def _expectations(flow: Flow) -> dict[str, Expected]:
+    return {sid: expected(p.change, p.quantity) for sid, p in flow.purchases.items()}
+
+
+def _as_expected(subscription: dict[str, Any] | None, want: Expected) -> bool:
+    return (
+        subscription is not None
+        and subscription["status"] == want.status
+        and subscription["quantity"] == want.quantity
+        and subscription["pendingChange"] is None
+    )
+
+
+def _documents_per_subscription(documents: list[dict[str, Any]]) -> Counter[str]:
+    return Counter(
+        sid for d in documents for sid in {line["subscriptionId"] for line in d["lineItems"]}
     )
 
 
 async def converge(partner: Partner, retrying: Retrying, flow: Flow) -> float | None:
-    """Until every purchase is active in the partner view and shows on an invoice;
-    the time.monotonic() it happened, or None when the bound was hit."""
+    """Until every purchase stands as expected in the partner view and shows on as many
+    documents as expected; the time.monotonic() it happened, or None at the bound."""
     deadline = (flow.last_activation or time.monotonic()) + CONVERGE_LIMIT_S
-    wanted = set(flow.purchases)
+    wanted = _expectations(flow)
     while True:
-        subscriptions = await _subscriptions(partner, retrying, flow.cid)
-        invoices = await _invoices(partner, retrying, flow.cid)
-        active = {s["id"] for s in subscriptions if s["status"] == "active"}
-        charged = {line["subscriptionId"] for i in invoices["items"] for line in i["lineItems"]}
-        if wanted <= active and wanted <= charged:
+        view = {s["id"]: s for s in await _subscriptions(partner, retrying, flow.cid)}
+        on_documents = _documents_per_subscription(await _documents(partner, retrying, flow.cid))
+        if all(
+            _as_expected(view.get(sid), want) and on_documents[sid] >= want.documents
+            for sid, want in wanted.items()
+        ):
             return time.monotonic()
         if time.monotonic() > deadline:
             return None
@@ -108,13 +140,9 @@ async def snapshot(partner: Partner, retrying: Retrying, flow: Flow) -> Snapshot
     charges = {sid: await _charges(partner, retrying, flow.cid, sid) for sid in flow.purchases}
     return Snapshot(
         subscriptions=await _subscriptions(partner, retrying, flow.cid),
-        invoices=await _invoices(partner, retrying, flow.cid),
+        documents=await _documents(partner, retrying, flow.cid),
         charges=charges,
     )
-
-
-def money(minor: int) -> str:
-    return f"{minor // 100}.{minor % 100:02d}"
 
 
 def answered_as_expected(flow: Flow) -> Check:
@@ -122,13 +150,14 @@ def answered_as_expected(flow: Flow) -> Check:
 
 
 def judge(flow: Flow, seen: Snapshot, n: int) -> list[Check]:
+    wanted = _expectations(flow)
     return [
         answered_as_expected(flow),
         _bought(flow, seen, n),
-        _one_charge_each(flow, seen),
-        _invoices_for_customer(seen, n),
-        _gapless_numbers(seen, n),
-        _active_with_licenses(flow, seen),
+        _ledgers(wanted, seen),
+        _documents_for_customer(wanted, seen),
+        _gapless_numbers(wanted, seen),
+        _states(wanted, seen),
     ]
 
 
@@ -145,52 +174,76 @@ def _bought(flow: Flow, seen: Snapshot, n: int) -> Check:
     return Check(f"{n} subscriptions bought, the partner lists exactly those", errors)
 
 
-def _one_charge_each(flow: Flow, seen: Snapshot) -> Check:
+def _ledgers(wanted: dict[str, Expected], seen: Snapshot) -> Check:
     errors = []
-    for sid, purchase in flow.purchases.items():
+    for sid, want in wanted.items():
         lines = seen.charges[sid]
-        want = [("charge", money(purchase.quantity * PRICE_MINOR), "USD")]
         if lines is None:
             errors.append(f"{sid}: no charge (billing has no record of it): LOST")
             continue
-        got = [(line["type"], line["amount"], line["currency"]) for line in lines]
-        if got != want:
-            errors.append(f"{sid}: ledger {got}, expected exactly {want}")
-    return Check("exactly one ledger line per subscription: charge, quantity x 10.00 USD", errors)
+        got = sorted((line["type"], line["amount"]) for line in lines)
+        if got != want.ledger or any(line["currency"] != "USD" for line in lines):
+            errors.append(f"{sid}: ledger {got}, expected exactly {want.ledger} in USD")
+    kinds = Counter(tuple(kind for kind, _ in want.ledger) for want in wanted.values())
+    summary = ", ".join(f"{'+'.join(k)} x{count}" for k, count in sorted(kinds.items()))
+    return Check(f"every ledger exactly as expected ({summary})", errors)
 
 
-def _invoices_for_customer(seen: Snapshot, n: int) -> Check:
+def _documents_for_customer(wanted: dict[str, Expected], seen: Snapshot) -> Check:
+    invoices = sum(w.invoices for w in wanted.values())
+    notes = sum(w.credit_notes for w in wanted.values())
+    kinds = Counter(d["kind"] for d in seen.documents)
     errors = []
-    if seen.invoices["totalCount"] != n:
-        errors.append(f"{seen.invoices['totalCount']} invoices for the customer, expected {n}")
-    listed = {i["id"] for i in seen.invoices["items"]}
+    if (kinds["invoice"], kinds["creditNote"]) != (invoices, notes):
+        errors.append(
+            f"{kinds['invoice']} invoices and {kinds['creditNote']} credit notes for the"
+            f" customer, expected {invoices} and {notes}"
+        )
+    listed = {d["id"] for d in seen.documents}
     named = {line["invoiceId"] for lines in seen.charges.values() for line in lines or []}
     if listed != named:
-        errors.append(f"the charges name {len(named)} invoices, the list has {len(listed)}")
-    return Check(f"{n} invoices for the customer, one per charge", errors)
+        errors.append(f"the ledgers name {len(named)} documents, the list has {len(listed)}")
+    return Check(f"{invoices} invoices and {notes} credit notes, one per ledger line", errors)
 
 
-def _gapless_numbers(seen: Snapshot, n: int) -> Check:
-    numbers = sorted(i["number"] for i in seen.invoices["items"])
-    want = [f"INV-{k:06d}" for k in range(1, n + 1)]
-    errors = []
-    if numbers != want:
-        missing = sorted(set(want) - set(numbers))
-        extra = sorted(set(numbers) - set(want))
-        doubled = sorted({x for x in numbers if numbers.count(x) > 1})
-        errors.append(
-            f"invoice numbers: missing {missing[:10]}, unexpected {extra[:10]},"
-            f" doubled {doubled[:10]}"
-        )
-    return Check(f"invoice numbers gapless INV-000001..{want[-1] if want else '-'}", errors)
+def _gapless(numbers: list[str], prefix: str, count: int) -> list[str]:
+    want = [f"{prefix}-{k:06d}" for k in range(1, count + 1)]
+    if sorted(numbers) == want:
+        return []
+    missing = sorted(set(want) - set(numbers))
+    extra = sorted(set(numbers) - set(want))
+    doubled = sorted({x for x in numbers if numbers.count(x) > 1})
+    return [
+        f"{prefix} numbers: missing {missing[:10]}, unexpected {extra[:10]}, doubled {doubled[:10]}"
+    ]
 
 
-def _active_with_licenses(flow: Flow, seen: Snapshot) -> Check:
+def _gapless_numbers(wanted: dict[str, Expected], seen: Snapshot) -> Check:
+    invoices = sum(w.invoices for w in wanted.values())
+    notes = sum(w.credit_notes for w in wanted.values())
+    numbers = {
+        kind: [d["number"] for d in seen.documents if d["kind"] == kind]
+        for kind in ("invoice", "creditNote")
+    }
+    errors = _gapless(numbers["invoice"], "INV", invoices)
+    errors += _gapless(numbers["creditNote"], "CN", notes)
+    return Check(f"numbers gapless: INV-000001..{invoices:06d}, CN-000001..{notes:06d}", errors)
+
+
+def _states(wanted: dict[str, Expected], seen: Snapshot) -> Check:
     view = {s["id"]: s for s in seen.subscriptions}
     errors = []
-    for sid in flow.purchases:
+    for sid, want in wanted.items():
         s = view.get(sid)
-        if s is None or s["status"] != "active" or s["licensesAssigned"] < 1:
-            state = "missing" if s is None else f"{s['status']}, {s['licensesAssigned']} licenses"
-            errors.append(f"{sid}: partner view {state}, expected active with licenses")
-    return Check("every subscription active in the partner view with licenses", errors)
+        if not _as_expected(s, want) or s is None or s["licensesAssigned"] < 1:
+            state = (
+                "missing"
+                if s is None
+                else f"{s['status']}, {s['quantity']} seats, pending {s['pendingChange']},"
+                f" {s['licensesAssigned']} licenses"
+            )
+            errors.append(
+                f"{sid}: partner view {state}; expected {want.status} with"
+                f" {want.quantity} seats, nothing pending, licenses assigned"
+            )
+    return Check("every subscription in the partner view as expected, with licenses", errors)

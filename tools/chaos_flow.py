@@ -1,5 +1,6 @@
 """The flow of benchmarks/flow.py (a partner buys, a publisher activates each purchase as
-soon as its link shows), driven through a system whose services keep dying.
+soon as its link shows), driven through a system whose services keep dying; once active,
+some purchases are cancelled or get another seat (tools.chaos_management).
 
 Differences from the benchmark, all because of the chaos: every call is retried until
 its service answers (tools.chaos_http); a "conflict"/"already activated" answer is
@@ -19,6 +20,7 @@ from typing import Any
 from benchmarks.flow import CART_LINES, LINE
 from tests.e2e.actors import Partner, Publisher
 from tools.chaos_http import Retrying
+from tools.chaos_management import Change, ManagementError, Manager, planned_change
 from tools.chaos_pace import Pace, share_of
 
 POLL_S = 0.1  # list polls: this run is about correctness, not latency
@@ -36,8 +38,10 @@ class Purchase:
     quantity: int
     share: int  # the chaos round in which it was bought
     bought_at: float  # time.monotonic()
+    change: Change = "keep"  # what the partner does to it once it is active
     link: str = ""
     activated: bool = False
+    changed: bool = False
 
 
 @dataclass
@@ -52,7 +56,10 @@ class Flow:
     def progress(self) -> str:
         links = sum(1 for p in self.purchases.values() if p.link)
         activated = sum(1 for p in self.purchases.values() if p.activated)
-        return f"{len(self.purchases)} bought, {links} links, {activated} activated"
+        changed = sum(1 for p in self.purchases.values() if p.changed)
+        return (
+            f"{len(self.purchases)} bought, {links} links, {activated} activated, {changed} changed"
+        )
 
 
 def cart_sizes(n: int) -> list[int]:
@@ -72,6 +79,7 @@ class FlowDriver:
     flow: Flow = field(default_factory=Flow)
     _ready: asyncio.Queue[Purchase | None] = field(default_factory=asyncio.Queue)
     _awaiting_link: dict[str, Purchase] = field(default_factory=dict)
+    _managing: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def run(self) -> Flow:
         self.flow.cid = await self._create_customer()
@@ -86,6 +94,7 @@ class FlowDriver:
         for _ in workers:
             await self._ready.put(None)
         await asyncio.gather(*workers)
+        await asyncio.gather(*self._managing)
         watch.cancel()
         self.flow.last_activation = time.monotonic()
         return self.flow
@@ -133,6 +142,7 @@ class FlowDriver:
                 return
         for line in lines:
             purchase = Purchase(line["subscriptionId"], line["quantity"], share, time.monotonic())
+            purchase.change = planned_change(len(self.flow.purchases))
             self.flow.purchases[purchase.sid] = purchase
             self._awaiting_link[purchase.sid] = purchase
 
@@ -198,6 +208,18 @@ class FlowDriver:
                 await self.pace.activated(purchase.share)
             except (AssertionError, FlowError) as error:  # reported; the run goes on
                 self.flow.errors.append(f"{purchase.sid}: publisher step failed: {error}")
+                continue
+            # Managed on the side: a worker waiting for the partner view would slow
+            # activations and so shift the kills the pace ties to them.
+            self._managing.append(asyncio.create_task(self._manage(purchase)))
+
+    async def _manage(self, purchase: Purchase) -> None:
+        manager = Manager(self.buyer, self.retrying, self.flow.cid)
+        try:
+            await manager.apply(purchase.sid, purchase.change, purchase.quantity)
+            purchase.changed = purchase.change != "keep"
+        except ManagementError as error:
+            self.flow.errors.append(str(error))
 
     async def _fulfil(self, purchase: Purchase) -> None:
         sid = purchase.sid

@@ -238,6 +238,8 @@ class Subscription(Aggregate):
         quantity = checked_quantity(quantity, plan)
         if quantity == self.quantity:
             return
+        if self.pending_change is not None and self.pending_change.quantity == quantity:
+            return  # the same request again (a client's retry): still the one pending
         if self.status != "active":
             raise Conflict(
                 f"quantity can change only while the subscription is active; it is {self.status}",

@@ -248,6 +248,14 @@ def test_a_second_seat_change_while_one_is_pending_is_a_conflict() -> None:
     assert "pending" in message and "op-0" in message
 
 
+def test_asking_again_for_the_seats_pending_changes_nothing() -> None:
+    """A client retrying a PATCH whose answer it lost gets 200, not a conflict."""
+    sub = subscription(pending_change={"quantity": 8, "operation_id": "op-0"})
+    change(sub, quantity=8)
+    assert sub.pending_change == PendingChange(quantity=8, operation_id="op-0")
+    assert sub.events == []
+
+
 @pytest.mark.parametrize("status", ["pending", "suspended", "deleted"])
 def test_seats_change_only_while_active(status: str) -> None:
     message = refused(Conflict, subscription(status=status), "quantity", quantity=8)
