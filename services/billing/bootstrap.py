@@ -29,7 +29,7 @@ DEFINITION = ServiceDefinition(
         "changes are prorated, suspensions stop charging, reinstatements charge the rest "
         "of the period, renewals charge the new term, cancellations are credited. Its "
         "due work charges each later period of a term as it starts. Every posting is "
-        "invoiced (or credited) at once; it publishes ChargePosted and InvoiceIssued on "
+        "invoiced (or credited) at once; it publishes ChargePosted, InvoiceIssued and CreditNoteIssued on "
         "billing.ledger."
     ),
     unit_of_work=BillingUnitOfWork,

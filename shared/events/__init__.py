@@ -1,6 +1,6 @@
 """Event contracts shared by all services: one envelope, typed payloads, a registry."""
 
-from shared.events.billing import ChargePosted, InvoiceIssued
+from shared.events.billing import ChargePosted, CreditNoteIssued, InvoiceIssued
 from shared.events.envelope import CamelModel, Event
 from shared.events.ordering import (
     CancellationRequested,
@@ -32,6 +32,7 @@ __all__ = [
     "CancellationRequested",
     "CancellationScheduled",
     "ChargePosted",
+    "CreditNoteIssued",
     "Event",
     "EventRegistry",
     "InvoiceIssued",

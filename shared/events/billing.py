@@ -34,6 +34,7 @@ class ChargePosted(Event):
 class InvoiceIssuedData(CamelModel):
     invoice_id: str
     number: str
+    # Always "invoice" since credit notes have their own event; kept for readers of v1.
     kind: Literal["invoice", "creditNote"]
     customer_id: str
     csp_partner_id: str
@@ -46,3 +47,21 @@ class InvoiceIssued(Event):
     TOPIC: ClassVar[str] = BILLING_LEDGER
     type: Literal["InvoiceIssued"] = "InvoiceIssued"
     data: InvoiceIssuedData
+
+
+class CreditNoteIssuedData(CamelModel):
+    credit_note_id: str
+    number: str  # CN-000001, its own gapless sequence
+    customer_id: str
+    csp_partner_id: str
+    currency: str
+    total: Decimal  # at most zero: what is given back
+    issued_at: datetime
+
+
+class CreditNoteIssued(Event):
+    """A credit note: a cancellation's refund or a seat decrease's credit."""
+
+    TOPIC: ClassVar[str] = BILLING_LEDGER
+    type: Literal["CreditNoteIssued"] = "CreditNoteIssued"
+    data: CreditNoteIssuedData

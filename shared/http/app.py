@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from shared.http.errors import install_error_handlers
+from shared.http.limits import install_request_limits
 from shared.messaging.runtime import ServiceRuntime
 
 log = structlog.get_logger(__name__)
@@ -45,6 +46,7 @@ def create_service_app(
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.runtime = runtime
     install_error_handlers(app)
+    install_request_limits(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

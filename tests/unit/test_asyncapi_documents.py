@@ -7,12 +7,34 @@ import importlib
 import pytest
 
 EXPECTED = {
-    "ordering": ({"ordering.subscriptions"}, {"SubscriptionPurchased"}),
+    "ordering": (
+        {"ordering.subscriptions"},
+        {
+            "SubscriptionPurchased",
+            "SubscriptionDetailsChanged",
+            "QuantityChangeRequested",
+            "SuspensionRequested",
+            "ReinstatementRequested",
+            "CancellationRequested",
+        },
+    ),
     "provisioning": (
         {"provisioning.subscriptions"},
-        {"ActivationLinkIssued", "LicensesAssigned", "ActivationCompleted"},
+        {
+            "ActivationLinkIssued",
+            "LicensesAssigned",
+            "ActivationCompleted",
+            "QuantityChangeAccepted",
+            "QuantityChangeRejected",
+            "SubscriptionSuspended",
+            "SubscriptionReinstated",
+            "CancellationScheduled",
+            "SubscriptionCancelled",
+            "SubscriptionRenewed",
+            "SubscriptionExpired",
+        },
     ),
-    "billing": ({"billing.ledger"}, {"ChargePosted", "InvoiceIssued"}),
+    "billing": ({"billing.ledger"}, {"ChargePosted", "InvoiceIssued", "CreditNoteIssued"}),
 }
 
 

@@ -22,12 +22,20 @@ def _charge_posted(event: events.ChargePosted) -> dict[str, Any]:
     }
 
 
-def _invoice_issued(event: events.InvoiceIssued) -> dict[str, Any]:
+def _document_issued(event: events.InvoiceIssued | events.CreditNoteIssued) -> dict[str, Any]:
     return {"total": from_minor(event.total, event.currency)}
 
 
 EVENTS = EventMapping(
     "billing",
-    {events.ChargePosted: wire.ChargePosted, events.InvoiceIssued: wire.InvoiceIssued},
-    convert={events.ChargePosted: _charge_posted, events.InvoiceIssued: _invoice_issued},
+    {
+        events.ChargePosted: wire.ChargePosted,
+        events.InvoiceIssued: wire.InvoiceIssued,
+        events.CreditNoteIssued: wire.CreditNoteIssued,
+    },
+    convert={
+        events.ChargePosted: _charge_posted,
+        events.InvoiceIssued: _document_issued,
+        events.CreditNoteIssued: _document_issued,
+    },
 )

@@ -34,11 +34,21 @@ class ChargePosted(DomainEvent):
 class InvoiceIssued(DomainEvent):
     invoice_id: str
     number: str
-    kind: DocumentKind
+    kind: DocumentKind  # always "invoice": a credit note is CreditNoteIssued
     customer_id: str
     csp_partner_id: str
     currency: str
     total: int  # minor units
+    issued_at: datetime
+
+
+class CreditNoteIssued(DomainEvent):
+    credit_note_id: str
+    number: str
+    customer_id: str
+    csp_partner_id: str
+    currency: str
+    total: int  # minor units, at most zero
     issued_at: datetime
 
 

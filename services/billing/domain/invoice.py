@@ -12,7 +12,13 @@ from typing import ClassVar
 from pydantic import ConfigDict, computed_field
 
 from services.billing.domain.billing_period import UtcDatetime, ValueObject
-from services.billing.domain.events import DocumentKind, InvoiceIssued, LineType, event_from
+from services.billing.domain.events import (
+    CreditNoteIssued,
+    DocumentKind,
+    InvoiceIssued,
+    LineType,
+    event_from,
+)
 from services.billing.domain.ledger import LedgerLine
 from services.billing.domain.subscription import BilledSubscription
 from shared.domain import Aggregate
@@ -111,9 +117,9 @@ class Invoice(Aggregate):
         issued_at: datetime,
         line_items: list[InvoiceLine],
     ) -> Invoice:
-        """A new document, recording InvoiceIssued keyed by `subscription_id` (so it is
-        ordered after its charge); an invoice never totals below zero, a credit note
-        never above."""
+        """A new document, recording InvoiceIssued or CreditNoteIssued keyed by
+        `subscription_id` (so it is ordered after its charge); an invoice never totals
+        below zero, a credit note never above."""
         if not line_items:
             raise ValueError("an invoice needs at least one line item")
         document = cls(
@@ -131,11 +137,18 @@ class Invoice(Aggregate):
             raise ValueError("an invoice cannot total below zero; issue a credit note")
         if kind == "creditNote" and document.total > 0:
             raise ValueError("a credit note cannot total above zero; issue an invoice")
-        document.record(
-            event_from(
+        if kind == "creditNote":
+            issued: InvoiceIssued | CreditNoteIssued = event_from(
+                CreditNoteIssued,
+                document,
+                subscription_id=subscription_id,
+                credit_note_id=document.id,
+            )
+        else:
+            issued = event_from(
                 InvoiceIssued, document, subscription_id=subscription_id, invoice_id=document.id
             )
-        )
+        document.record(issued)
         return document
 
 

@@ -13,7 +13,7 @@ from faststream.kafka import KafkaBroker
 
 from services.billing.bootstrap import build_app
 from services.billing.settings import BillingSettings
-from shared.events.billing import ChargePosted, InvoiceIssued
+from shared.events.billing import ChargePosted, CreditNoteIssued, InvoiceIssued
 from shared.events.envelope import Event
 from shared.events.registry import EventRegistry
 from shared.events.topics import BILLING_LEDGER, PROVISIONING_SUBSCRIPTIONS
@@ -64,7 +64,7 @@ async def running_billing(bootstrap: str, data_dir: Path) -> AsyncIterator[Runni
         await runtime.stop()
 
 
-_LEDGER_EVENTS = EventRegistry(ChargePosted, InvoiceIssued)
+_LEDGER_EVENTS = EventRegistry(ChargePosted, InvoiceIssued, CreditNoteIssued)
 
 
 async def read_ledger(bootstrap: str, *, at_least: int, timeout: float = 30.0) -> list[Event]:

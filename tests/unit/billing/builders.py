@@ -14,7 +14,7 @@ from services.billing.domain.ledger import LedgerLine, balance
 from services.billing.domain.subscription import BilledSubscription
 from services.billing.service_layer.unit_of_work import BillingUnitOfWork
 from shared.clock import Clock, FixedClock
-from shared.events.billing import ChargePosted, InvoiceIssued
+from shared.events.billing import ChargePosted, CreditNoteIssued, InvoiceIssued
 from shared.events.envelope import Event
 from shared.events.provisioning import ActivationCompleted, ActivationCompletedData
 from shared.events.registry import EventRegistry
@@ -100,7 +100,7 @@ def first_charge(sub: BilledSubscription, event_id: str = "evt-1") -> LedgerLine
     )
 
 
-_BILLING_EVENTS = EventRegistry(ChargePosted, InvoiceIssued)
+_BILLING_EVENTS = EventRegistry(ChargePosted, InvoiceIssued, CreditNoteIssued)
 
 
 async def emitted(store: Store) -> list[Event]:

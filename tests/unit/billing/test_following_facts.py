@@ -13,7 +13,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from services.billing.domain.billing_period import Period
-from shared.events.billing import ChargePosted, InvoiceIssued
+from shared.events.billing import ChargePosted, CreditNoteIssued, InvoiceIssued
 from shared.events.provisioning import (
     CancellationScheduled,
     QuantityChangeAccepted,
@@ -106,6 +106,14 @@ async def test_a_seat_decrease_is_credited_on_a_credit_note(billing: Billing) ->
     [note] = [d for d in await billing.documents() if d.kind == "creditNote"]
     assert (note.id, note.number, note.total) == (credit.invoice_id, "CN-000001", -1333)
     assert await billing.balance(sid) == 5000 - 1333
+    issued = (await emitted(billing.store))[-1]
+    assert isinstance(issued, CreditNoteIssued)
+    assert (issued.data.credit_note_id, issued.data.number, str(issued.data.total)) == (
+        note.id,
+        "CN-000001",
+        "-13.33",
+    )
+    assert issued.subject == sid
 
 
 @pytest.mark.parametrize(
