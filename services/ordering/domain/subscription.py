@@ -132,12 +132,13 @@ class Subscription(Aggregate):
     def record_activation(self, term_start: datetime, term_end: datetime, licenses: int) -> None:
         """Pending -> active; `term_end` is exclusive ([term_start, term_end)), so the
         commitment ends on the day before it. A later status (suspended, deleted) is not
-        undone by a late or replayed activation: only the dates and license count are taken."""
+        undone by a late or replayed activation: only the dates and license count are
+        taken, and a renewed term's end is never moved back to the first term's."""
         if self.status == "pending":
             self.status = "active"
         self.action_needed = False
         self.effective_start_date = term_start
-        self.commitment_end_date = last_day(term_end)
+        self.record_renewal(term_end)
         self.licenses_assigned = licenses
 
     # --- the partner's changes (PATCH). Each method checks its rules (value: RuleBroken,

@@ -9,7 +9,7 @@ import httpx
 from services.ordering.domain.subscription import Subscription
 from services.ordering.entrypoints.subscription_schemas import SubscriptionOut
 from shared.messaging.consumer import EventConsumer
-from shared.periods import add
+from shared.periods import add, last_day
 from shared.store.memory import MemoryStore
 from tests.unit.ordering.helpers import (
     COMMITMENT_END_DATE,
@@ -142,6 +142,16 @@ def test_a_late_activation_does_not_undo_a_later_status() -> None:
     deleted.record_activation(TERM_START, TERM_END, 1)
     assert (deleted.status, deleted.licenses_assigned) == ("deleted", 1)
     assert deleted.events == []  # the view records nothing: it emits nothing
+
+
+def test_an_activation_replayed_after_a_renewal_keeps_the_renewed_term() -> None:
+    sub = _subscription()
+    sub.record_activation(TERM_START, TERM_END, 1)
+    sub.record_renewal(add(TERM_END, "P1M"))
+    renewed = sub.commitment_end_date
+    sub.record_activation(TERM_START, TERM_END, 1)  # e.g. a consumer group reset
+    assert sub.commitment_end_date == renewed
+    assert renewed is not None and renewed > last_day(TERM_END)
 
 
 def test_commitment_end_date_of_a_term_from_2026_11_23_is_2026_12_22() -> None:
