@@ -41,12 +41,16 @@ bench: install
 
 ## schemathesis against each service's OpenAPI on a running system: no input may get a 5xx.
 fuzz: install
-	$(BIN)/python -m pip install --quiet -c constraints.txt schemathesis
-	$(BIN)/python -m tools.fuzz_apis
+	$(BIN)/python -m tools.fuzz_apis --figures README.md
 
 ## Services SIGKILLed mid-flow and restarted: every purchase still ends with exactly one charge.
 chaos: install
-	$(BIN)/python -m tools.chaos
+	$(BIN)/python -m tools.chaos --figures README.md
+
+## The same with the embedded broker SIGKILLed and restarted once mid-flow, then the outbox replay.
+.PHONY: chaos-broker
+chaos-broker: install
+	$(BIN)/python -m tools.chaos --broker-restarts 1 --figures README.md
 
 ## AsyncAPI documents of each service into docs/asyncapi/.
 asyncapi: install

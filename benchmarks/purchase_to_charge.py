@@ -108,7 +108,7 @@ def table(r: dict[str, Any]) -> str:
         " have a resolution of"
         f" {r['poll_interval_ms']:.0f} ms + one poll GET (see the poll GET rows)",
         "",
-        f"startup (launch -> 3x /healthz ok, polled every 200 ms)  {r['startup_s']:.2f} s",
+        f"startup (launch -> 3x /readyz ok, polled every 200 ms)  {r['startup_s']:.2f} s",
         "",
         f"{'latency (ms)':<32}{'count':>7}{'p50':>9}{'p95':>9}{'max':>9}",
     ]

@@ -25,6 +25,7 @@ from shared.catalog import load_catalog
 from shared.http.auth import DEV_TOKEN_TTL, mint_token
 from shared.messaging.embedded_broker import broker_command
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
+from shared.store.broker_starts import record_broker_start
 
 DEV_PARTNER = {"sub": "dev-admin", "partnerId": "dev-partner", "roles": ["GlobalAdmin"]}
 
@@ -118,10 +119,15 @@ def main() -> int:
     manager = Manager(Printer(sys.stdout, colour=sys.stdout.isatty()))
     env = child_environment(settings, bootstrap)
     if embedded:
+        # For `python -m tools.replay_outbox --since-broker-start` after a broker restart.
+        record_broker_start(settings.common.csp_data_dir, bootstrap)
         manager.add_process("broker", shlex.join(broker_command("127.0.0.1", broker_port)), env=env)
     for service in settings.services:
         name = service.SERVICE
-        manager.add_process(name, shlex.join([sys.executable, "-m", f"services.{name}"]), env=env)
+        # `exec`: honcho runs a command through a shell and signals its process group; the
+        # service itself (not a shell killed by the same SIGTERM) then reports its exit code.
+        command = "exec " + shlex.join([sys.executable, "-m", f"services.{name}"])
+        manager.add_process(name, command, env=env)
     manager.loop()
     # Ctrl-C / SIGTERM give 130 / 143. Anything else means a process ended on its own
     # (a port in use, a crash) and honcho stopped the rest: never report that as success.

@@ -51,12 +51,19 @@ class DueWorkRunner:
         if self.work and self._task is None:
             self._task = asyncio.create_task(self._tick(), name=f"{self.service}-due-work")
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def stop(self, *, grace: float = 0.0) -> None:
+        """Stop the tick. A pass in progress gets `grace` seconds to finish (each of its
+        commands commits whole or not at all) before it is cancelled."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        if grace > 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(grace), self._lock:  # held: no pass running
+                    task.cancel()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     async def _tick(self) -> None:
         while True:

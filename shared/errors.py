@@ -1,7 +1,7 @@
 """The one error vocabulary of every service.
 
 Domain rules and use cases raise these; `shared.http.errors` maps them to HTTP in one
-place, and an event consumer treats a `Problem` as a message that can never succeed.
+place; an event consumer retries the event, stopping its partition, until it succeeds.
 `target` names the offending input (`lineItems[0].quantity`, `x-ms-marketplace-token`).
 """
 

@@ -19,15 +19,16 @@ from shared.clock import Clock
 from shared.due_work import DueWork, DueWorkRunner
 from shared.http.app import create_service_app
 from shared.http.auth import Authenticator, verifier_for
+from shared.messaging.broker_watch import AdminTopics
 from shared.messaging.consumer import ConsumerGroup
 from shared.messaging.kafka import make_broker
 from shared.messaging.mapping import EventMapping
-from shared.messaging.runtime import ServiceRuntime
+from shared.messaging.runtime import HANDLER_GRACE_SECONDS, ServiceRuntime
 from shared.service_layer.messagebus import Handler, MessageBus
 from shared.service_layer.unit_of_work import Cause, UnitOfWork
 from shared.settings import ServiceSettings
+from shared.store.factory import make_store
 from shared.store.port import Store
-from shared.store.sqlite import SqliteStore
 from shared.testclock import TestClock
 
 
@@ -82,7 +83,7 @@ def assemble_service(
 ) -> FastAPI:
     """`dependencies` (catalog, token signer) are bound to the handlers by name."""
     clock = clock if clock is not None else Clock()
-    store = store if store is not None else SqliteStore(settings.store_path(), clock=clock)
+    store = store if store is not None else make_store(settings, clock)
     auth = Authenticator(verifier_for(settings))
     test_clock = None
     if settings.csp_test_clock:
@@ -112,6 +113,7 @@ def assemble_service(
         settings.kafka_bootstrap_servers,
         client_id=definition.name,
         idempotent_producer=settings.kafka_idempotent_producer,
+        graceful_timeout=HANDLER_GRACE_SECONDS,  # in-flight handlers at shutdown
     )
     runtime = ServiceRuntime(
         name=definition.name,
@@ -122,18 +124,23 @@ def assemble_service(
         publishes=publishes,
         fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         retention=timedelta(days=settings.csp_retention_days),
+        list_topics=AdminTopics(settings.kafka_bootstrap_servers, definition.name),
     )
 
     async def start_due_work() -> None:
         due_work.start()
 
-    on_start.append(start_due_work)
+    async def stop_due_work() -> None:
+        await due_work.stop(grace=HANDLER_GRACE_SECONDS)
+
     app = create_service_app(
         runtime=runtime,
         title=definition.title,
         routers=routers,
-        on_start=on_start,
-        on_stop=[due_work.stop],
+        on_start=on_start,  # before HTTP serves: the test clock's offset
+        on_consuming=[start_due_work],  # due work once the consumers run, as before
+        on_stop=[stop_due_work],
+        max_body_bytes=settings.csp_max_body_bytes,
     )
     app.state.bus = bus
     app.state.due_work = due_work

@@ -9,10 +9,10 @@ not use. Names and defaults are in the README's configuration table.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Self
+from typing import ClassVar, Literal, Self
 from urllib.parse import urlparse
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.catalog import Catalog, load_catalog
@@ -50,6 +50,12 @@ class ServiceSettings(BaseSettings):
     kafka_fetch_max_wait_ms: int = Field(default=50, ge=1, le=5000)
     csp_host: str = "127.0.0.1"
     csp_data_dir: Path = Path("data")
+    # Where the state lives (docs/stores.md): "sqlite", one file per service under
+    # CSP_DATA_DIR, or "mongodb", a replica set at MONGODB_URL, one database per service
+    # named CSP_MONGODB_DATABASE_PREFIX + the service's name (csp_billing).
+    csp_store: Literal["sqlite", "mongodb"] = "sqlite"
+    mongodb_url: SecretStr = SecretStr("mongodb://127.0.0.1:27017/")  # may carry a password
+    csp_mongodb_database_prefix: str = Field(default="csp_", pattern=r"^[A-Za-z0-9_-]{0,40}$")
     # Identity. Production: RS256 tokens of an OIDC issuer, keys from its JWKS URL,
     # issuer and audience checked. Development and tests: HS256 with the secret, used
     # only while CSP_JWKS_URL is unset.
@@ -64,6 +70,8 @@ class ServiceSettings(BaseSettings):
     # How often (real seconds) due work runs: renewals, timeouts, webhook retries.
     csp_due_work_interval_seconds: float = Field(default=1.0, gt=0, le=60)
     csp_log_level: str = Field(default="info")
+    # The largest request body any API accepts; past it a 413 before anything is parsed.
+    csp_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
 
     @property
     def is_production(self) -> bool:

@@ -12,11 +12,12 @@ through the service's own message bus, like any other module.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from shared.clock import Clock
 from shared.domain.aggregate import Aggregate, DomainEvent
@@ -67,9 +68,29 @@ class _Offsets(Repository[ClockOffset]):
     model = ClockOffset
 
 
+_SOME_DAY = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_ADVANCE = timedelta(days=366_000)  # a thousand years: far beyond any test's need
+
+
 class AdvanceBy(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    advanceBy: str  # noqa: N815 - the wire name
+    advanceBy: str = Field(max_length=64)  # noqa: N815 - the wire name; ISO 8601 duration
+
+    @field_validator("advanceBy")
+    @classmethod
+    def _at_most_a_millennium(cls, value: str) -> str:
+        # A move past MAX_ADVANCE (or a number too big for a date at all) is refused
+        # here, a 400 naming the field, so that now + the move stays a date; a
+        # malformed duration is the handler's (RuleBroken).
+        try:
+            moved = add(_SOME_DAY, value) - _SOME_DAY
+        except OverflowError:
+            moved = None
+        except ValueError:
+            return value
+        if moved is None or moved > MAX_ADVANCE:
+            raise PydanticCustomError("duration_too_large", "must be at most 1000 years")
+        return value
 
 
 class TestClock:
@@ -122,6 +143,8 @@ class TestClock:
         now = self.clock.now()
         try:
             target = add(now, command.advance_by)
+        except OverflowError as error:  # a clock already moved to the end of dates
+            raise RuleBroken("advanceBy moves past the last date there is", "advanceBy") from error
         except ValueError as error:
             raise RuleBroken(str(error), "advanceBy") from error
         if target <= now:

@@ -24,11 +24,10 @@ from tools.chaos_management import Expected, expected
 
 CONVERGE_LIMIT_S = 180.0  # after the last activation (a rebalance after SIGKILL takes ~10-20 s)
 # A relay killed between publishing a row and marking it sent leaves the row leased to
-# the dead relay; its successor republishes it when the lease ends (OutboxRelay's default
-# lease in shared/messaging/relay.py). A wrong second charge from that republication can
-# show up this late after the last kill, so the count waits that long.
-OUTBOX_LEASE_S = 30.0
-LATE_DUPLICATE_WINDOW_S = OUTBOX_LEASE_S + 10.0
+# the dead relay; its successor republishes it when the lease ends, and a wrong second
+# charge from that republication would show up only then. So the snapshot is not taken
+# on convergence alone but once everything was delivered (tools.chaos_broker.wait_drained:
+# no outbox row unsent, every consumer group caught up), after at least SETTLE_S.
 SETTLE_S = 2.0  # after convergence, in any case
 
 
@@ -117,11 +116,8 @@ async def converge(partner: Partner, retrying: Retrying, flow: Flow) -> float | 
         await asyncio.sleep(POLL_S)
 
 
-async def settle(converged_at: float, last_kill_at: float | None) -> None:
-    until = converged_at + SETTLE_S
-    if last_kill_at is not None:
-        until = max(until, last_kill_at + LATE_DUPLICATE_WINDOW_S)
-    await asyncio.sleep(max(0.0, until - time.monotonic()))
+async def settle(converged_at: float) -> None:
+    await asyncio.sleep(max(0.0, converged_at + SETTLE_S - time.monotonic()))
 
 
 async def _charges(

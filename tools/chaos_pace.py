@@ -1,7 +1,7 @@
 """Where the chaos and the flow meet, so that every kill lands while work is in flight.
 
 Unpaced, the 60 purchases take ~3 s while each restart takes ~20 s (the restarted
-service's consumer group waits out the dead member's session before /healthz says ok),
+service's consumer group waits out the dead member's session before /readyz says ok),
 and a kill at a random wall-clock moment almost always hit an idle system: no call cut
 off, no redelivery. So the run goes in rounds, one per kill plus one after the chaos:
 the buyer checks out one share of its carts when a round begins, and the kill of that

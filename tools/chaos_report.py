@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tools.chaos_checks import Check
 from tools.chaos_http import Retrying
@@ -23,10 +23,16 @@ class Outcome:
     converged_after_last_restart_s: float | None
     recovered: Counter[str]
     flow_stopped: bool = False  # an unexpected answer stopped the flow: nothing to wait for
+    drained_after_converged_s: float | None = None  # no unsent row, no lag, from then on
+    events: dict[str, int] = field(default_factory=dict)  # emitted per service (outbox rows)
+
+
+def absorbed(system: System) -> dict[str, int]:
+    """Per service, the redeliveries the product skipped (counted in its log)."""
+    return {name: sum(system.count_in_logs(name, event) for event in ABSORBED) for name in SERVICES}
 
 
 def _absorbed(system: System) -> str:
-    """Per service, the redeliveries the product skipped (counted in its log)."""
     parts = []
     for name in SERVICES:
         counts = [(event, system.count_in_logs(name, event)) for event in ABSORBED]
@@ -34,6 +40,36 @@ def _absorbed(system: System) -> str:
         if seen:
             parts.append(f"{name}: {seen}")
     return "; ".join(parts)
+
+
+def _broker(outcome: Outcome) -> list[str]:
+    restarts = outcome.monkey.restarts
+    if not restarts:
+        return []
+    replayed = sum(sum(r.requeued.values()) for r in restarts)
+    return [
+        f"broker        {len(restarts)} restart(s); the way back: "
+        + "; ".join(
+            f"{len(r.topics_created)} topics created, groups joined after"
+            f" {r.groups_back_s:.1f} s, {sum(r.requeued.values())} outbox rows replayed"
+            for r in restarts
+        )
+        + f" ({replayed} in all)"
+    ]
+
+
+def _delivered(outcome: Outcome) -> list[str]:
+    lines = []
+    if outcome.events:
+        total = sum(outcome.events.values())
+        per = ", ".join(f"{name} {count}" for name, count in outcome.events.items())
+        lines.append(f"events        {total} emitted ({per})")
+    if outcome.drained_after_converged_s is not None:
+        lines.append(
+            f"delivered     all, {outcome.drained_after_converged_s:.1f} s after convergence"
+            " (no outbox row unsent, no consumer lag)"
+        )
+    return lines
 
 
 def _converged(outcome: Outcome) -> str:
@@ -48,8 +84,12 @@ def _converged(outcome: Outcome) -> str:
     return f"{after_kill:.1f} s after the last kill ({after_restart:.1f} s after it was healthy)"
 
 
+def kills_per_service(outcome: Outcome) -> Counter[str]:
+    return Counter(k.service for k in outcome.monkey.kills if k.service in SERVICES)
+
+
 def report(outcome: Outcome, system: System, seed: int) -> list[str]:
-    kills = Counter(k.service for k in outcome.monkey.kills)
+    kills = kills_per_service(outcome)
     restarts = {name: system.services[name].starts - 1 for name in SERVICES}
     failures = outcome.retrying.failures
     lines = [
@@ -57,7 +97,9 @@ def report(outcome: Outcome, system: System, seed: int) -> list[str]:
         f"seed          {seed}",
         "kills         " + ", ".join(f"{name} {kills[name]}" for name in SERVICES),
         "restarts      " + ", ".join(f"{name} {restarts[name]}" for name in SERVICES),
+        *_broker(outcome),
         "converged     " + _converged(outcome),
+        *_delivered(outcome),
         "client        "
         + (", ".join(f"{k} x{v}" for k, v in failures.most_common()) or "no failed call")
         + " (retried until answered)",

@@ -19,11 +19,12 @@ from pathlib import Path
 import httpx
 
 from shared.messaging.embedded_broker import broker_command, free_port, wait_for_port
+from shared.store.broker_starts import record_broker_start
 
 SERVICES = ("ordering", "provisioning", "billing")
 REPO = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
-START_TIMEOUT_S = 90.0  # one service, launch -> /healthz ok (a cold start on 2 busy cores)
+START_TIMEOUT_S = 90.0  # one service, launch -> /readyz ok (a cold start on 2 busy cores)
 HEALTH_POLL_S = 0.1
 LOG_TAIL_CHARS = 3000
 
@@ -54,6 +55,8 @@ class System:
     broker_port: int = field(default_factory=free_port)
     services: dict[str, Service] = field(default_factory=dict)
     broker: subprocess.Popen[bytes] | None = None
+    broker_starts: int = 0
+    broker_killed_on_purpose: bool = False  # down because the chaos killed it
 
     def __post_init__(self) -> None:
         for name in SERVICES:
@@ -81,24 +84,40 @@ class System:
             )
 
     async def start_all(self) -> None:
-        self.broker = self._spawn(
-            broker_command(HOST, self.broker_port), self.workdir / "broker.log"
-        )
-        try:
-            await asyncio.to_thread(wait_for_port, HOST, self.broker_port)
-        except TimeoutError as error:
-            raise SystemFailure(f"the broker did not listen: {error}") from None
+        await self.start_broker()
         # One after the other: three cold starts at once on 2 cores only slow each other.
         for name in SERVICES:
             await self.start(name)
 
     async def start(self, name: str) -> None:
-        """Launch one service and wait for its /healthz (it is consuming by then)."""
+        """Launch one service and wait for its /readyz (it is consuming by then)."""
         service = self.services[name]
         service.process = self._spawn([sys.executable, "-m", f"services.{name}"], service.log)
         service.starts += 1
         await self._wait_healthy(service)
         service.killed_on_purpose = False
+
+    async def start_broker(self) -> None:
+        """Launch the embedded broker on its port (the same one after a restart: what the
+        services know) and wait until it listens; its start is recorded for the replay."""
+        record_broker_start(self.workdir / "data", f"{HOST}:{self.broker_port}")
+        self.broker = self._spawn(
+            broker_command(HOST, self.broker_port), self.workdir / "broker.log"
+        )
+        self.broker_starts += 1
+        try:
+            await asyncio.to_thread(wait_for_port, HOST, self.broker_port)
+        except TimeoutError as error:
+            raise SystemFailure(f"the broker did not listen: {error}") from None
+        self.broker_killed_on_purpose = False
+
+    def kill_broker(self) -> int:
+        """SIGKILL the broker: every topic, offset and group it held in memory is gone."""
+        assert self.broker is not None, "the broker was never started"
+        self.broker_killed_on_purpose = True
+        self.broker.send_signal(signal.SIGKILL)
+        self.broker.wait()
+        return self.broker.pid
 
     def kill(self, name: str) -> int:
         """SIGKILL: no shutdown hook, no graceful drain, no last commit. Returns the pid."""
@@ -120,20 +139,21 @@ class System:
                         + self.log_tail(service.name)
                     )
                 try:
-                    if (await client.get(f"{service.url}/healthz")).status_code == 200:
+                    if (await client.get(f"{service.url}/readyz")).status_code == 200:
                         return
                 except httpx.TransportError:
-                    pass  # not listening yet: uvicorn binds after the lifespan started
+                    pass  # not listening yet: uvicorn binds once the store is open
                 if time.monotonic() > deadline:
                     raise SystemFailure(
-                        f"{service.name} not healthy after {START_TIMEOUT_S:.0f} s\n"
+                        f"{service.name} not ready after {START_TIMEOUT_S:.0f} s\n"
                         + self.log_tail(service.name)
                     )
                 await asyncio.sleep(HEALTH_POLL_S)
 
     def check_alive(self) -> None:
         """Raise if a process died that the chaos did not kill: then the run is void."""
-        if self.broker is not None and (code := self.broker.poll()) is not None:
+        broker = None if self.broker_killed_on_purpose else self.broker
+        if broker is not None and (code := broker.poll()) is not None:
             raise SystemFailure(f"the broker exited on its own with {code}")
         for service in self.services.values():
             process = service.process

@@ -41,7 +41,7 @@ MAX_PAGE_SIZE = 500
 SIZE_PARAM = "size"
 TOKEN_PARAM = "continuationToken"
 _VERSION = 1
-_MAX_TOKEN_CHARS = 256
+MAX_TOKEN_CHARS = 256  # ours are under 100; longer is no token of ours
 _MAX_POSITION = 2**63 - 1  # SQLite's integers
 
 
@@ -87,7 +87,7 @@ def encode_token(bound_to: str, position: int) -> str:
 def decode_token(token: str, bound_to: str, param: str = TOKEN_PARAM) -> int:
     """The position in `token`; RuleBroken naming `param` unless it is a token of this list."""
     try:
-        if len(token) > _MAX_TOKEN_CHARS:
+        if len(token) > MAX_TOKEN_CHARS:
             raise ValueError("too long")
         raw = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True)
         payload = json.loads(raw)
@@ -183,6 +183,7 @@ def page_params(
         str | None,
         Query(
             alias=TOKEN_PARAM,
+            max_length=MAX_TOKEN_CHARS,
             description="Opaque; from the previous page's `links.next` (first page without).",
         ),
     ] = None,

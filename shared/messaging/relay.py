@@ -5,6 +5,16 @@ the same row concurrently; a relay that dies leaves rows to be re-claimed when t
 lease expires (at-least-once, de-duplicated downstream by the inbox). While the
 broker is unreachable the relay keeps the rows and retries (tenacity) with an
 exponential backoff from 0.1 s, doubling, capped at 5 s, for as long as it takes.
+
+Within a claimed batch each key (topic, subscription) is one task publishing its rows
+in commit order. Every publish has `publish_timeout` (5 s, below the 10 s lease, and
+far below aiokafka's 40 s request timeout), and a key starts a publish only if that
+publish can time out before the lease ends, so no row is still being published when
+another relay may claim it. A row is marked sent as soon as its publish returned, by
+a writer that batches whatever finished meanwhile: one slow key does not hold back the
+marking of the others. A key whose publish fails or times out stops there; that row and
+its later ones are given back at the end of the batch and published, in order, by the
+next round (a timed-out publish may still land: the inbox skips the second copy).
 """
 
 from __future__ import annotations
@@ -30,6 +40,10 @@ Publish = Callable[[OutboxMessage], Awaitable[None]]
 RETRY_WAIT = wait_exponential(multiplier=0.1, max=5.0)
 
 
+class PublishTimedOut(TimeoutError):
+    """The broker did not acknowledge a row within the publish timeout."""
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -40,13 +54,18 @@ class OutboxRelay:
         batch_size: int = 100,
         # Ample for one batch; also how long rows claimed by a relay that died wait.
         lease: timedelta = timedelta(seconds=10),
+        # One row's publish; below the lease, so a hung one ends while the rows are ours.
+        publish_timeout: timedelta = timedelta(seconds=5),
         idle_poll_seconds: float = 0.5,
     ) -> None:
+        if publish_timeout >= lease:
+            raise ValueError(f"publish timeout {publish_timeout} must be below the lease {lease}")
         self._store = store
         self._publish = publish
         self._clock = clock
         self._batch_size = batch_size
         self._lease = lease
+        self._publish_timeout = publish_timeout.total_seconds()
         self._idle_poll = idle_poll_seconds
         self._token = uuid.uuid4().hex
         self._wake = asyncio.Event()
@@ -54,43 +73,55 @@ class OutboxRelay:
         store.on_outbox_commit(self._wake.set)
 
     async def publish_pending(self) -> int:
-        """Publish everything claimable now; returns how many rows were sent."""
+        """Publish everything claimable now; returns how many rows were sent. Raises the
+        first publish failure of a batch once the batch's other keys are done."""
         sent = 0
         while True:
             now = self._clock.system_now()
+            # The last moment a publish may start and still end (or time out) in the lease.
+            loop = asyncio.get_running_loop()
+            last_start = loop.time() + self._lease.total_seconds() - self._publish_timeout
             claimed = await self._store.claim_outbox(
                 self._token, self._batch_size, now + self._lease, now
             )
             if not claimed:
                 return sent
-            done = await self._publish_claimed(claimed)
-            sent += len(done)
+            sent += await self._publish_claimed(claimed, last_start)
 
-    async def _publish_claimed(self, claimed: list[ClaimedMessage]) -> list[int]:
+    async def _publish_claimed(self, claimed: list[ClaimedMessage], last_start: float) -> int:
         """One task per key, each in commit order: a key's events stay ordered while
         different subscriptions' events share the producer's batches."""
         by_key: dict[tuple[str, str], list[ClaimedMessage]] = defaultdict(list)
         for row in claimed:
             by_key[(row.message.topic, row.message.key)].append(row)
-        done: list[int] = []
+        marker = _SentMarker(self._store, self._token)
+        loop = asyncio.get_running_loop()
 
         async def in_order(rows: list[ClaimedMessage]) -> None:
             for row in rows:  # a failure stops this key only: nothing overtakes it
-                await self._publish(row.message)
-                done.append(row.seq)
+                if loop.time() > last_start:
+                    return  # out of lease: the rest goes back, for the next round
+                try:
+                    await asyncio.wait_for(self._publish(row.message), self._publish_timeout)
+                except TimeoutError:
+                    raise PublishTimedOut(
+                        f"no acknowledgement of outbox row {row.seq} (topic "
+                        f"{row.message.topic}, key {row.message.key}) within "
+                        f"{self._publish_timeout} s"
+                    ) from None
+                marker.add(row.seq)
 
         outcomes = await asyncio.gather(
             *(in_order(rows) for rows in by_key.values()), return_exceptions=True
         )
-        await self._store.mark_sent(self._token, done)
+        marked = await marker.drain()
+        unsent = [row.seq for row in claimed if row.seq not in marked]
+        if unsent:  # failed, timed out, or out of lease: claimable again at once
+            await self._store.release_outbox(self._token, unsent)
         failures = [o for o in outcomes if isinstance(o, BaseException)]
         if failures:
-            sent = set(done)
-            await self._store.release_outbox(
-                self._token, [row.seq for row in claimed if row.seq not in sent]
-            )
             raise failures[0]
-        return done
+        return len(marked)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
@@ -114,6 +145,43 @@ class OutboxRelay:
                     await self.publish_pending()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._idle_poll)
+
+
+class _SentMarker:
+    """Marks published rows sent as they come: one store write at a time, each taking
+    every row that finished while the previous one was being written."""
+
+    def __init__(self, store: Store, token: str) -> None:
+        self._store = store
+        self._token = token
+        self._waiting: list[int] = []
+        self._marked: set[int] = set()
+        self._writer: asyncio.Task[None] | None = None
+
+    def add(self, seq: int) -> None:
+        self._waiting.append(seq)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="outbox-mark-sent")
+
+    async def _write(self) -> None:
+        while self._waiting:
+            seqs, self._waiting = self._waiting, []
+            await self._store.mark_sent(self._token, seqs)
+            self._marked.update(seqs)
+
+    async def drain(self) -> set[int]:
+        """Wait for the writes; the rows marked. A failed write raises (its rows stay
+        leased and are published again once the lease expires: a duplicate, not a loss)."""
+        while True:
+            writer = self._writer
+            if writer is not None:
+                await writer  # at once if it is done; raises if its write failed
+            if self._writer is not writer:
+                continue  # a newer writer took over meanwhile
+            if not self._waiting:
+                return set(self._marked)
+            # added after the writer's last look
+            self._writer = asyncio.create_task(self._write(), name="outbox-mark-sent")
 
 
 def _log_publish_retry(state: RetryCallState) -> None:

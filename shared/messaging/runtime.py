@@ -1,17 +1,28 @@
 """Everything a service runs besides HTTP: store, broker, consumers, outbox relay.
 
-Built in the composition root (no I/O); `start()` in the HTTP lifespan connects, retrying
-(tenacity) while the broker is not up yet: `make run` starts everything at once.
+Built in the composition root (no I/O). The HTTP lifespan `open()`s the store and lets
+HTTP serve at once; `start_in_background()` then connects the broker (retrying with
+backoff, tenacity, for as long as it takes: `make run` starts everything at once, and a
+broker may be down), starts the outbox relay as soon as the producer is connected, joins
+the consumer groups, and only then runs the "once consuming" hooks (due work).
+Meanwhile a request that only writes to the store and the outbox is served: its events
+wait in the outbox until the relay can publish them. `readiness()` says which phase
+it is in; it is "ready" only while every consumer has partitions assigned.
+
+`stop()` (the lifespan's shutdown, after SIGTERM) is bounded: readiness turns 503, the
+consumers stop taking events while the ones in flight finish (their transaction and
+offset commit), due work finishes its pass, the relay publishes what it can, then the
+broker and the store are closed. One log line, `service_stopped`, says whether every
+step finished in its time (`clean`) and how many outbox rows were left for the next start.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import timedelta
-from typing import Annotated, Union
+from typing import Annotated, Any, Union
 
 import structlog
 from faststream.kafka import KafkaBroker
@@ -20,6 +31,7 @@ from tenacity import AsyncRetrying, RetryCallState, wait_exponential
 
 from shared.clock import Clock
 from shared.events.envelope import Event
+from shared.messaging.broker_watch import ListTopics, watch_broker
 from shared.messaging.consumer import EventConsumer
 from shared.messaging.kafka import publish_function
 from shared.messaging.relay import OutboxRelay
@@ -27,8 +39,23 @@ from shared.store.port import OutboxMessage, Store
 
 log = structlog.get_logger(__name__)
 
+Hook = Callable[[], Awaitable[None]]
+
 # Between connection attempts: 0.1 s, 0.2 s, 0.4 s ... at most 5 s, until the broker is up.
 CONNECT_WAIT = wait_exponential(multiplier=0.1, max=5.0)
+
+# SIGTERM -> exit 0 within SHUTDOWN_SECONDS: uvicorn first lets in-flight HTTP requests
+# finish (HTTP_GRACE_SECONDS), then the lifespan stops the runtime in the rest.
+SHUTDOWN_SECONDS = 10.0
+HTTP_GRACE_SECONDS = 2  # whole seconds: uvicorn takes an int
+RUNTIME_STOP_SECONDS = SHUTDOWN_SECONDS - HTTP_GRACE_SECONDS
+# In-flight event handlers and a due-work pass in progress: FastStream's graceful
+# timeout (the broker is built with it). One still running then is cancelled before its
+# commit; its event is redelivered and its due command found due again on the next start.
+HANDLER_GRACE_SECONDS = 4.0
+# Kept back from the outbox drain for closing the broker and the store.
+CLOSE_RESERVE_SECONDS = 1.5
+DRAIN_POLL_SECONDS = 0.05
 
 
 class ServiceRuntime:
@@ -43,13 +70,15 @@ class ServiceRuntime:
         publishes: Iterable[type[Event]] = (),
         fetch_max_wait_ms: int = 500,
         retention: timedelta = timedelta(days=30),
+        list_topics: ListTopics | None = None,
     ) -> None:
+        """`list_topics` (the broker's topic names) lets the runtime notice a broker
+        that came back empty and reconnect by itself (shared.messaging.broker_watch)."""
         self.name = name
         self.store = store
         self.broker = broker
         self.clock = clock
         self.consumers = list(consumers)
-        self.ready = False
         self._publish = publish_function(broker)
         for consumer in self.consumers:
             consumer.subscribe(broker, self.dead_letter, fetch_max_wait_ms=fetch_max_wait_ms)
@@ -57,6 +86,15 @@ class ServiceRuntime:
         self.relay = OutboxRelay(store, self._publish_outbox, clock)
         self._retention = retention
         self._housekeeping: asyncio.Task[None] | None = None
+        self._list_topics = list_topics
+        self._watch: asyncio.Task[None] | None = None
+        self._coming_up: asyncio.Task[None] | None = None
+        self._relay_started = False
+        self._phase = "created"  # created, connecting, joining, consuming, stopping, stopped
+        self._broker_connected = False
+        self._connect_attempts = 0
+        self._last_error: str | None = None
+        self._consuming = asyncio.Event()
 
     async def _publish_outbox(self, message: OutboxMessage) -> None:
         await self._publish(message.topic, message.payload, message.headers, message.key)
@@ -64,20 +102,100 @@ class ServiceRuntime:
     async def dead_letter(self, topic: str, payload: bytes, headers: dict[str, str]) -> None:
         await self._publish(topic, payload, headers)
 
-    async def start(self) -> None:
+    # -- coming up ---------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """The store: after this, requests can be served (HTTP needs nothing else)."""
         await self.store.open()
+        self._phase = "connecting"
+
+    def start_in_background(self, on_consuming: Sequence[Hook] = ()) -> None:
+        """Connect, relay, consume, then `on_consuming`, in a task of its own."""
+        self._coming_up = asyncio.create_task(
+            self._come_up(on_consuming), name=f"{self.name}-come-up"
+        )
+
+    async def start(self) -> None:
+        """Open, connect and join, all awaited (tests that drive the runtime themselves)."""
+        await self.open()
+        await self._come_up(())
+
+    async def wait_consuming(self) -> None:
+        await self._consuming.wait()
+
+    async def _come_up(self, on_consuming: Sequence[Hook]) -> None:
+        started = asyncio.get_running_loop().time()
         async for attempt in AsyncRetrying(
             wait=CONNECT_WAIT, before_sleep=self._before_reconnect, reraise=True
         ):
             with attempt:
-                await self.broker.start()
-        self.relay.start()
+                await self._connect_and_join()
+        self._phase = "consuming"
         self._housekeeping = asyncio.create_task(self._purge_hourly(), name="store-purge")
-        self.ready = True
-        log.info("service_started", service=self.name)
+        if self._list_topics is not None and self.consumers:
+            self._watch = asyncio.create_task(
+                watch_broker(
+                    self.name,
+                    {consumer.topic for consumer in self.consumers},
+                    self._list_topics,
+                    self._reconnect,
+                ),
+                name=f"{self.name}-broker-watch",
+            )
+        for hook in on_consuming:
+            try:
+                await hook()
+            except Exception:  # due work not starting must not stop the consumers
+                log.exception("service_start_hook_failed", service=self.name)
+        self._consuming.set()
+        log.info(
+            "service_started",
+            service=self.name,
+            seconds=round(asyncio.get_running_loop().time() - started, 2),
+        )
+
+    async def _connect_and_join(self) -> None:
+        self._phase = "connecting"
+        self._connect_attempts += 1
+        await self.broker.connect()  # the producer: the relay can publish from now on
+        self._broker_connected = True
+        self._last_error = None
+        if not self._relay_started:
+            self.relay.start()
+            self._relay_started = True
+        log.info("broker_connected", service=self.name, attempt=self._connect_attempts)
+        self._phase = "joining"
+        # Every group at once: each waits for its assignment (the coordinator's join
+        # round, and after a crash the dead member's session), so one after the other
+        # would add those waits up. A failure cancels the others (TaskGroup).
+        try:
+            async with asyncio.TaskGroup() as group:
+                for subscriber in self.broker.subscribers:
+                    group.create_task(subscriber.start())
+        except ExceptionGroup as failed:  # retried like a failed connect: say what failed
+            raise failed.exceptions[0] from failed
+        for publisher in self.broker.publishers:  # what KafkaBroker.start() does after
+            await publisher.start()
+        self.broker.running = True
+
+    async def _reconnect(self) -> None:
+        """From scratch, as at start: the broker we knew is gone (broker_watch)."""
+        self._phase = "connecting"
+        self._broker_connected = False
+        try:
+            await self.broker.stop()
+        except Exception as error:  # the old connections are dead anyway
+            log.warning("broker_stop_failed", service=self.name, error=repr(error))
+        async for attempt in AsyncRetrying(
+            wait=CONNECT_WAIT, before_sleep=self._before_reconnect, reraise=True
+        ):
+            with attempt:
+                await self._connect_and_join()
+        self._phase = "consuming"
 
     async def _before_reconnect(self, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
+        self._last_error = type(error).__name__ if error is not None else None
         log.warning(
             "broker_connect_retry",
             service=self.name,
@@ -85,7 +203,11 @@ class ServiceRuntime:
             error=repr(error),
             retry_in=state.upcoming_sleep,
         )
-        await self.broker.stop()  # drop the half-made connection before the next try
+        self._broker_connected = False
+        try:
+            await self.broker.stop()  # drop the half-made connection before the next try
+        except Exception as stop_error:  # the next attempt starts from scratch anyway
+            log.warning("broker_stop_failed", service=self.name, error=repr(stop_error))
 
     async def _purge_hourly(self) -> None:
         """Keep the outbox and inbox bounded: forget what is older than the retention."""
@@ -98,15 +220,135 @@ class ServiceRuntime:
                 log.exception("store_purge_failed", service=self.name)
             await asyncio.sleep(3600)
 
-    async def stop(self) -> None:
-        self.ready = False
-        if self._housekeeping:
-            self._housekeeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._housekeeping
-        await self.relay.stop()
-        await self.broker.stop()
-        await self.store.close()
+    # -- readiness ---------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        return self.readiness()[0]
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """(consuming?, what /readyz shows): consuming means the broker is connected and
+        every consumer group has partitions assigned."""
+        groups = [_assignment(subscriber) for subscriber in self.broker.subscribers]
+        if self._phase in ("stopping", "stopped"):
+            return False, {"status": self._phase}
+        assigned = all(group["partitions"] for group in groups)
+        if self._phase == "consuming" and assigned:
+            # Stopped partitions are shown, not counted against readiness: a restart does
+            # not fix a handler that keeps failing (shared.messaging.consumer).
+            events = [consumer.status() for consumer in self.consumers]
+            return True, {"status": "ready", "consumers": groups, "events": events}
+        phase = "rebalancing" if self._phase == "consuming" else self._phase
+        details: dict[str, Any] = {
+            "status": "starting",
+            "phase": phase,
+            "brokerConnected": self._broker_connected,
+            "connectAttempts": self._connect_attempts,
+            "consumers": groups,
+        }
+        if self._last_error:
+            details["lastError"] = self._last_error
+        return False, details
+
+    # -- stopping ----------------------------------------------------------------------
+
+    async def stop(self, on_stop: Sequence[Hook] = ()) -> None:
+        """Bounded by RUNTIME_STOP_SECONDS; `on_stop` (due work) runs while the consumers
+        stop. A step that overruns its time is abandoned and the next one still runs."""
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        deadline = began + RUNTIME_STOP_SECONDS
+        self._phase = "stopping"
+        log.info("service_stopping", service=self.name)
+        overran: list[str] = []
+
+        async def step(what: str, until: float, *works: Awaitable[Any]) -> None:
+            """Run `works` together until `until`; note (and log) a step that overran or
+            failed, and go on with the next one."""
+            try:
+                async with asyncio.timeout_at(until):
+                    outcomes = await asyncio.gather(*works, return_exceptions=True)
+            except TimeoutError:
+                overran.append(what)
+                log.warning("service_stop_step_timed_out", service=self.name, step=what)
+                return
+            # A client library may let a CancelledError of its own escape its close
+            # (aiokafka's fetcher does when the broker is gone): a failure, not ours.
+            failures = [o for o in outcomes if isinstance(o, BaseException)]
+            if failures:
+                overran.append(what)
+                log.warning(
+                    "service_stop_step_failed",
+                    service=self.name,
+                    step=what,
+                    errors=[repr(failure) for failure in failures],
+                )
+
+        if self._coming_up is not None:  # still connecting or joining: give up on it
+            await step("coming up", loop.time() + 1.0, _cancelled(self._coming_up))
+        if self._watch is not None:  # a reconnect in progress is abandoned with it
+            await step("broker watch", loop.time() + 1.0, _cancelled(self._watch))
+        close_watch = getattr(self._list_topics, "close", None)  # its admin connection
+        if close_watch is not None:
+            await step("broker watch close", loop.time() + 1.0, close_watch())
+        self._consuming.clear()
+        # No new event is taken; the ones in flight finish (FastStream waits for them up
+        # to its graceful timeout), then each consumer leaves its group. Due work
+        # finishes its pass meanwhile.
+        await step(
+            "consumers and due work",
+            min(deadline - CLOSE_RESERVE_SECONDS, loop.time() + HANDLER_GRACE_SECONDS + 1.0),
+            *(subscriber.stop() for subscriber in self.broker.subscribers),
+            *(hook() for hook in on_stop),
+        )
+        if self._housekeeping is not None:
+            await step("housekeeping", loop.time() + 0.5, _cancelled(self._housekeeping))
+        if self._broker_connected:  # what the handlers and the last requests wrote
+            await step("outbox drain", deadline - CLOSE_RESERVE_SECONDS, self._drained())
+        await step("relay", loop.time() + 0.5, self.relay.stop())
+        await step("broker close", deadline, self.broker.stop())
+        unsent = await self._unsent()
+        await step("store close", max(deadline, loop.time() + 0.5), self.store.close())
+        self._phase = "stopped"
+        log.info(
+            "service_stopped",
+            service=self.name,
+            clean=not overran,
+            overran=overran,
+            outbox_unsent=unsent,
+            seconds=round(loop.time() - began, 2),
+        )
+
+    async def _drained(self) -> None:
+        """Until the running relay has published every row (it wakes on each commit)."""
+        while True:  # polled: the store tells of commits, not of rows marked sent
+            if not await self.store.pending_outbox():
+                return
+            await asyncio.sleep(DRAIN_POLL_SECONDS)
+
+    async def _unsent(self) -> int | None:
+        try:
+            return await asyncio.wait_for(self.store.pending_outbox(), 0.5)
+        except Exception:
+            return None
+
+
+async def _cancelled(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+    await asyncio.wait([task])  # its own cancellation (or failure) is not ours
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("service_come_up_failed", error=repr(task.exception()))
+
+
+def _assignment(subscriber: Any) -> dict[str, Any]:
+    """One consumer group as /readyz shows it: the partitions this member holds now."""
+    consumer = subscriber.consumer  # the aiokafka consumer once the subscriber started
+    partitions = sorted(tp.partition for tp in consumer.assignment()) if consumer else []
+    return {
+        "group": subscriber.group_id,
+        "topics": list(subscriber.topic_names),
+        "partitions": partitions,
+    }
 
 
 def _declare_publications(broker: KafkaBroker, events: Iterable[type[Event]]) -> None:

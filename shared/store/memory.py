@@ -186,6 +186,18 @@ class MemoryStore(Store):
             state.outbox = kept
             return removed
 
+    async def requeue_sent_since(self, since: datetime) -> int:
+        cutoff = _utc(since)
+        async with self._writer:
+            requeued = 0
+            for row in self._state.outbox:
+                if row.sent_at is not None and row.sent_at >= cutoff:
+                    row.sent_at, row.lease_token, row.lease_until = None, None, None
+                    requeued += 1
+        if requeued:
+            self._notify_outbox()
+        return requeued
+
     async def pending_outbox(self) -> int:
         async with self._writer:
             return sum(1 for row in self._state.outbox if row.sent_at is None)

@@ -226,6 +226,14 @@ class Store(abc.ABC):
         would be handled twice."""
 
     @abc.abstractmethod
+    async def requeue_sent_since(self, since: datetime) -> int:
+        """Mark the rows sent at or after `since` unsent again, lease cleared; returns how
+        many. The relay then publishes them once more, oldest first with the unsent rows,
+        so each key keeps its order. The replay after a broker lost what it held
+        (`tools.replay_outbox`): consumers' inboxes skip what they handled already. Rows
+        not yet sent (leased or not) are left as they are."""
+
+    @abc.abstractmethod
     async def pending_outbox(self) -> int:
         """How many rows are not yet published (for health and tests)."""
 

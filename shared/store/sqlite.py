@@ -200,6 +200,18 @@ class SqliteStore(Store):
             seen = await _run(conn, "DELETE FROM inbox WHERE recorded_at < ?", (cutoff,))
         return sent + seen
 
+    async def requeue_sent_since(self, since: datetime) -> int:
+        async with self._transaction() as conn:
+            requeued = await _run(
+                conn,
+                "UPDATE outbox SET sent_at = NULL, lease_token = NULL, lease_until = NULL"
+                " WHERE sent_at >= ?",
+                (_iso(since),),
+            )
+        if requeued:
+            self._notify_outbox()  # a relay of this process wakes at once
+        return requeued
+
     async def pending_outbox(self) -> int:
         # A plain read, but under the lock: the shared connection must not be mid-transaction.
         async with self._writer:

@@ -44,20 +44,19 @@ class System:
         return mint_token(self.secret, {"sub": f"{publisher_id}-app", "publisherId": publisher_id})
 
 
-def wait_healthy(
+def wait_ready(
     urls: list[str], launcher: subprocess.Popen[bytes], log: Path, timeout: float = 90
 ) -> None:
+    """Until every service's /readyz is 200: consuming (HTTP answers well before)."""
     deadline = time.monotonic() + timeout
     pending = list(urls)
     while pending:
         if launcher.poll() is not None:
             raise RuntimeError(f"launcher exited early:\n{log.read_text()[-4000:]}")
         if time.monotonic() > deadline:
-            raise TimeoutError(
-                f"not healthy after {timeout}s: {pending}\n{log.read_text()[-4000:]}"
-            )
+            raise TimeoutError(f"not ready after {timeout}s: {pending}\n{log.read_text()[-4000:]}")
         try:
-            if httpx.get(f"{pending[0]}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{pending[0]}/readyz", timeout=1).status_code == 200:
                 pending.pop(0)
                 continue
         except httpx.HTTPError:
@@ -98,7 +97,7 @@ def launch_system(
         log=log,
     )
     try:
-        wait_healthy([system.ordering, system.provisioning, system.billing], launcher, log)
+        wait_ready([system.ordering, system.provisioning, system.billing], launcher, log)
         yield system, launcher
     finally:
         if launcher.poll() is None:

@@ -32,6 +32,7 @@ def test_with_kafka_bootstrap_servers_set_it_starts_no_broker_and_stops_cleanly_
     with running_broker() as bootstrap:
         with launch_system(tmp_path, KAFKA_BOOTSTRAP_SERVERS=bootstrap) as (system, launcher):
             assert httpx.get(f"{system.ordering}/healthz").json() == {"status": "ok"}
+            assert httpx.get(f"{system.ordering}/readyz").json()["status"] == "ready"
             launcher.send_signal(signal.SIGINT)
             assert launcher.wait(timeout=30) == 0  # a clean stop
 
@@ -40,6 +41,10 @@ def test_with_kafka_bootstrap_servers_set_it_starts_no_broker_and_stops_cleanly_
         assert "embedded" not in log
         assert "broker started" not in log  # ... and honcho started no broker process
         assert "ordering started" in log
+        for name in ("ordering", "provisioning", "billing"):  # each stopped by itself, 0
+            assert f"{name} stopped (rc=0)" in log
+        assert log.count('"event": "service_stopped"') == 3
+        assert log.count('"clean": true') == 3  # the broker stayed up: all flushed
         for url in (system.ordering, system.provisioning, system.billing):
             assert not listening(url), f"{url} still listening after Ctrl-C"
 

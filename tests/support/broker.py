@@ -1,4 +1,4 @@
-"""Start a real Tansu broker process on a free loopback port for a test module."""
+"""Real Tansu broker processes on loopback ports for tests, and stopping a process."""
 
 from __future__ import annotations
 
@@ -9,9 +9,19 @@ from contextlib import contextmanager
 from shared.messaging.embedded_broker import broker_command, free_port, wait_for_port
 
 
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Terminate, and kill what does not end within 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextmanager
-def running_broker() -> Iterator[str]:
-    port = free_port()
+def broker_on(port: int) -> Iterator[str]:
+    """A real broker process listening on `port` (a service may already be waiting for it)."""
     process = subprocess.Popen(
         broker_command("127.0.0.1", port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -19,8 +29,11 @@ def running_broker() -> Iterator[str]:
         wait_for_port("127.0.0.1", port)
         yield f"127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
+
+
+@contextmanager
+def running_broker() -> Iterator[str]:
+    """A real broker process on a free port."""
+    with broker_on(free_port()) as bootstrap:
+        yield bootstrap

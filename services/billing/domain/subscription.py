@@ -31,7 +31,8 @@ Status = Literal["active", "suspended", "ended"]
 
 class InvalidSubscription(RuleBroken):
     """The facts billing was given cannot be billed (a broken upstream invariant);
-    a consumer dead-letters the event that carried them."""
+    the consumer stops its partition on the event that carried them until a fix
+    makes them billable (nothing is thrown away)."""
 
 
 class BilledSubscription(Aggregate):

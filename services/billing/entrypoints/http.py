@@ -1,8 +1,10 @@
 """The billing API: invoices, credit notes, charges.
 
 Any partner read role may read; a partner only ever sees its own documents, and
-another partner's look exactly like unknown ones (404, decided by the queries). Lists
-page (`?size`, `continuationToken`, `links.next`: `shared/http/paging.py`).
+another partner's look exactly like unknown ones (404, decided by the queries), and so
+does an id in the path that cannot be one (checked before any lookup: `path_id`; invoice
+ids are billing's GUIDs, customer and subscription ids come from other services' events).
+Lists page (`?size`, `continuationToken`, `links.next`: `shared/http/paging.py`).
 """
 
 from __future__ import annotations
@@ -18,8 +20,13 @@ from services.billing.service_layer.queries import (
     SubscriptionCharges,
 )
 from shared.http.auth import Authenticator, PartnerUser
+from shared.http.limits import ID_CHARS, path_id
 from shared.http.paging import PageParams, page_params
 from shared.service_layer import MessageBus
+
+InvoiceId = path_id("invoice", "invoiceId")
+CustomerId = path_id("customer", "customerId", guid=False)
+SubscriptionId = path_id("subscription", "subscriptionId", guid=False)
 
 
 def make_router(bus: MessageBus, auth: Authenticator) -> APIRouter:
@@ -29,7 +36,9 @@ def make_router(bus: MessageBus, auth: Authenticator) -> APIRouter:
 
     @router.get("/invoices", response_model=InvoiceList)
     async def list_invoices(
-        customer_id: Annotated[str | None, Query(alias="customerId", min_length=1)] = None,
+        customer_id: Annotated[
+            str | None, Query(alias="customerId", min_length=1, max_length=ID_CHARS)
+        ] = None,
         user: PartnerUser = reader,
         params: PageParams = paging,
     ) -> InvoiceList:
@@ -37,17 +46,17 @@ def make_router(bus: MessageBus, auth: Authenticator) -> APIRouter:
         found = await bus.handle(ListInvoices(user.partner_id, customer_id, page.page))
         return InvoiceList.of(found, page.links(found.next))
 
-    @router.get("/invoices/{invoice_id}", response_model=InvoiceOut)
-    async def get_invoice(invoice_id: str, user: PartnerUser = reader) -> InvoiceOut:
+    @router.get("/invoices/{invoiceId}", response_model=InvoiceOut)
+    async def get_invoice(invoice_id: InvoiceId, user: PartnerUser = reader) -> InvoiceOut:
         return InvoiceOut.of(await bus.handle(GetInvoice(user.partner_id, invoice_id)))
 
     @router.get(
-        "/customers/{customer_id}/subscriptions/{subscription_id}/charges",
+        "/customers/{customerId}/subscriptions/{subscriptionId}/charges",
         response_model=ChargeList,
     )
     async def list_charges(
-        customer_id: str,
-        subscription_id: str,
+        customer_id: CustomerId,
+        subscription_id: SubscriptionId,
         user: PartnerUser = reader,
         params: PageParams = paging,
     ) -> ChargeList:

@@ -10,12 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Generic, Literal, Self, TypeVar
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
-from pydantic import AliasChoices, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+)
+from pydantic_core import PydanticCustomError
 
 from services.ordering.domain.cart_rules import LineItemDraft
+from services.ordering.domain.subscription_changes import FRIENDLY_NAME_MAX
 from shared.events.envelope import CamelModel
+from shared.http.limits import CODE_CHARS, DOMAIN_CHARS, ID_CHARS, NAME_CHARS
 from shared.http.paging import ListBody, PageLinks
 
 T = TypeVar("T")
@@ -44,22 +55,49 @@ class Page(Out, ListBody, Generic[T]):
         return cls.model_validate({"total_count": len(found), "items": found, "links": links})
 
 
-# --- requests: JSON types are strict (no "5" for 5); value rules live in the domain
+# --- requests: JSON types are strict (no "5" for 5); value rules live in the domain.
+# Every string has a maximum length (a 400 naming the field past it), at least as long
+# as the domain's own rule where it has one, so its message still speaks first.
+
+
+Name = Annotated[StrictStr, Field(max_length=NAME_CHARS)]
+DomainName = Annotated[StrictStr, Field(max_length=DOMAIN_CHARS)]
+CatalogId = Annotated[StrictStr, Field(max_length=ID_CHARS)]
+Code = Annotated[StrictStr, Field(max_length=CODE_CHARS)]  # an enumerated value, an MPN ID
+
+
+def _friendly_name_fits(value: str) -> str:
+    if len(value.strip()) > FRIENDLY_NAME_MAX:
+        raise PydanticCustomError(
+            "friendly_name_length",
+            "must be 1 to {max} characters after trimming",
+            {"max": FRIENDLY_NAME_MAX},
+        )
+    return value
+
+
+# The domain's friendlyName rule (1 to 128 characters after trimming, PATCH), also for
+# a cart's line items; blank is left to the domain.
+FriendlyName = Annotated[
+    StrictStr,
+    AfterValidator(_friendly_name_fits),
+    Field(json_schema_extra={"maxLength": FRIENDLY_NAME_MAX}),
+]
 
 
 class CustomerIn(CamelModel):
-    company_name: StrictStr
-    domain: StrictStr | None = None
+    company_name: Name
+    domain: DomainName | None = None
 
 
 class LineItemIn(CamelModel):
-    offer_id: StrictStr
-    plan_id: StrictStr
+    offer_id: CatalogId
+    plan_id: CatalogId
     quantity: StrictInt
-    term_duration: StrictStr
-    billing_cycle: StrictStr
-    friendly_name: StrictStr | None = None
-    partner_id: StrictStr | None = None  # the indirect reseller's MPN ID
+    term_duration: Code
+    billing_cycle: Code
+    friendly_name: FriendlyName | None = None
+    partner_id: Code | None = None  # the indirect reseller's MPN ID
     auto_renew_enabled: StrictBool | None = None
 
     def draft(self) -> LineItemDraft:

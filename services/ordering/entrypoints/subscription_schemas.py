@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator
+from pydantic import ConfigDict, Field, StrictBool, StrictInt, field_validator
 from pydantic_core import PydanticCustomError
 
 from services.ordering.domain.subscription_changes import SubscriptionChanges
-from services.ordering.entrypoints.schemas import Out, renamed
+from services.ordering.entrypoints.schemas import Code, FriendlyName, Out, renamed
 from shared.events.envelope import CamelModel
 
 
@@ -78,10 +78,10 @@ class SubscriptionPatchIn(CamelModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    friendly_name: StrictStr | None = None
+    friendly_name: FriendlyName | None = None
     quantity: StrictInt | None = None
     auto_renew_enabled: StrictBool | None = None
-    partner_id: StrictStr | None = None  # the indirect reseller's MPN ID
+    partner_id: Code | None = None  # the indirect reseller's MPN ID
     status: Literal["suspended", "active", "deleted"] | None = None
 
     @field_validator("friendly_name", "quantity", "auto_renew_enabled", "status")

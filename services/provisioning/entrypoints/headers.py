@@ -30,6 +30,17 @@ def require_api_version(
     is the shared 400 naming `api-version`."""
 
 
+def _guid_or_new(value: str | None) -> str:
+    """The spec types both headers as GUIDs: a caller's GUID is echoed, anything else
+    (absent, or any other text, never echoed at unbounded length) is replaced by a new one."""
+    if value is not None and len(value) <= 64:
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            pass
+    return str(uuid.uuid4())
+
+
 def install_tracking_headers(app: FastAPI) -> None:
     """Echo (or generate) x-ms-requestid / x-ms-correlationid on every /api response.
 
@@ -43,7 +54,7 @@ def install_tracking_headers(app: FastAPI) -> None:
     ) -> Response:
         if not request.url.path.startswith(API_PREFIX):
             return await call_next(request)
-        values = {name: request.headers.get(name) or str(uuid.uuid4()) for name in TRACKING_HEADERS}
+        values = {name: _guid_or_new(request.headers.get(name)) for name in TRACKING_HEADERS}
         structlog.contextvars.bind_contextvars(correlation_id=values["x-ms-correlationid"])
         try:
             response = await call_next(request)

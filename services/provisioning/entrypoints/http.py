@@ -7,8 +7,13 @@ Thin: parse, authorize, build a command or query, `await bus.handle(...)`, shape
 answer. Errors are the shared vocabulary, mapped to HTTP in `shared/http/errors.py`.
 No `from __future__ import annotations` here: FastAPI must evaluate annotations that
 name per-app dependencies (`Publisher`) defined inside `build_router`.
+
+Ids in paths are GUIDs, as the spec declares them (`format: uuid`): another value is a
+400 naming `subscriptionId` / `operationId` before any lookup. A GUID is read in any of
+its spellings (upper case too) and looked up in its canonical lower-case form.
 """
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
@@ -38,11 +43,21 @@ from services.provisioning.entrypoints.schemas import (
 from services.provisioning.service_layer import queries
 from shared.errors import RuleBroken
 from shared.http.auth import Authenticator, PublisherClient
-from shared.http.paging import TOKEN_PARAM, binding, decode_token, encode_token, next_uri
+from shared.http.limits import ID_CHARS
+from shared.http.paging import (
+    MAX_TOKEN_CHARS,
+    TOKEN_PARAM,
+    binding,
+    decode_token,
+    encode_token,
+    next_uri,
+)
 from shared.service_layer import MessageBus
 
-SubscriptionId = Annotated[str, Path(alias="subscriptionId")]
-OperationId = Annotated[str, Path(alias="operationId")]
+SubscriptionId = Annotated[uuid.UUID, Path(alias="subscriptionId")]
+OperationId = Annotated[uuid.UUID, Path(alias="operationId")]
+# A marketplace token is opaque and may run to a few KB; ours are a few hundred bytes.
+MAX_MARKETPLACE_TOKEN_CHARS = 8192
 ONE = "/saas/subscriptions/{subscriptionId}"
 
 
@@ -56,7 +71,10 @@ def build_router(bus: MessageBus, auth: Authenticator) -> APIRouter:
 
     @router.post("/saas/subscriptions/resolve", response_model_exclude_none=True)
     async def resolve(
-        caller: Publisher, token: Annotated[str | None, Header(alias=TOKEN_HEADER)] = None
+        caller: Publisher,
+        token: Annotated[
+            str | None, Header(alias=TOKEN_HEADER, max_length=MAX_MARKETPLACE_TOKEN_CHARS)
+        ] = None,
     ) -> ResolvedSubscription:
         if not token or not token.strip():
             raise RuleBroken(f"header {TOKEN_HEADER} is required", TOKEN_HEADER)
@@ -70,7 +88,11 @@ def build_router(bus: MessageBus, auth: Authenticator) -> APIRouter:
         request: Request,
         continuation_token: Annotated[
             str | None,
-            Query(alias=TOKEN_PARAM, description="From the previous page's `@nextLink`."),
+            Query(
+                alias=TOKEN_PARAM,
+                max_length=MAX_TOKEN_CHARS,
+                description="From the previous page's `@nextLink`.",
+            ),
         ] = None,
     ) -> SubscriptionsResponse:
         # Pages of CSP_PUBLISHER_PAGE_SIZE; the token is shared/http/paging.py's, bound
@@ -89,18 +111,19 @@ def build_router(bus: MessageBus, auth: Authenticator) -> APIRouter:
 
     @router.get(ONE, response_model_exclude_none=True)
     async def get_subscription(sid: SubscriptionId, caller: Publisher) -> Subscription:
-        found = await bus.handle(queries.GetSubscription(sid, caller.publisher_id))
+        found = await bus.handle(queries.GetSubscription(str(sid), caller.publisher_id))
         return presenters.subscription_body(found)
 
     @router.patch(ONE)
     @router.delete(ONE)
     async def change_subscription(sid: SubscriptionId, caller: Publisher) -> Response:
-        await bus.handle(ChangeByPublisher(sid, caller.publisher_id))  # refused: read only
+        await bus.handle(ChangeByPublisher(str(sid), caller.publisher_id))  # refused: read only
         return Response(status_code=200)
 
     @router.post(f"{ONE}/activate")
     async def activate(sid: SubscriptionId, body: SubscriberPlan, caller: Publisher) -> Response:
-        await bus.handle(ConfirmActivation(sid, caller.publisher_id, body.plan_id, body.quantity))
+        command = ConfirmActivation(str(sid), caller.publisher_id, body.plan_id, body.quantity)
+        await bus.handle(command)
         return Response(status_code=200)
 
     @router.put(f"{ONE}/licenses")
@@ -110,7 +133,7 @@ def build_router(bus: MessageBus, auth: Authenticator) -> APIRouter:
         wanted = tuple(
             LicenseAssignment(user_id=a.user_id, email=a.email) for a in body.assignments
         )
-        done = await bus.handle(AssignLicenses(sid, caller.publisher_id, wanted))
+        done = await bus.handle(AssignLicenses(str(sid), caller.publisher_id, wanted))
         return LicensesResponse(
             subscription_id=done.id, assigned_count=len(done.licenses), quantity=done.quantity
         )
@@ -119,21 +142,23 @@ def build_router(bus: MessageBus, auth: Authenticator) -> APIRouter:
     async def list_available_plans(
         sid: SubscriptionId,
         caller: Publisher,
-        plan_id: Annotated[str | None, Query(alias="planId")] = None,
+        plan_id: Annotated[str | None, Query(alias="planId", max_length=ID_CHARS)] = None,
     ) -> SubscriptionPlans:
-        plans = await bus.handle(queries.ListAvailablePlans(sid, caller.publisher_id, plan_id))
+        query = queries.ListAvailablePlans(str(sid), caller.publisher_id, plan_id)
+        plans = await bus.handle(query)
         return SubscriptionPlans(plans=[presenters.plan(p) for p in plans])
 
     @router.get(f"{ONE}/operations")
     async def list_operations(sid: SubscriptionId, caller: Publisher) -> OperationList:
-        found = await bus.handle(queries.ListOperations(sid, caller.publisher_id))
+        found = await bus.handle(queries.ListOperations(str(sid), caller.publisher_id))
         return OperationList(operations=[presenters.operation_body(o) for o in found])
 
     @router.get(f"{ONE}/operations/{{operationId}}")
     async def get_operation(
         sid: SubscriptionId, operation_id: OperationId, caller: Publisher
     ) -> SaasOperation:
-        found = await bus.handle(queries.GetOperation(sid, caller.publisher_id, operation_id))
+        query = queries.GetOperation(str(sid), caller.publisher_id, str(operation_id))
+        found = await bus.handle(query)
         return presenters.operation_body(found)
 
     @router.patch(f"{ONE}/operations/{{operationId}}")
@@ -142,9 +167,9 @@ def build_router(bus: MessageBus, auth: Authenticator) -> APIRouter:
     ) -> Response:
         """The publisher's answer to a seat change: Success accepts, Failure rejects."""
         answer = AnswerOperation(
-            sid,
+            str(sid),
             caller.publisher_id,
-            operation_id,
+            str(operation_id),
             success=body.status == "Success",
             plan_id=body.plan_id,
             quantity=body.quantity,

@@ -1,7 +1,8 @@
 """Wire models of the SaaS Fulfillment API v2 (written from specs/saasapi.v2.json) + extension.
 
 Responses are serialized with `exclude_none`: the spec types every field, so an
-unknown value is left out rather than sent as null.
+unknown value is left out rather than sent as null. Requests: every string has a
+maximum length and every integer the spec's int64 range (a 400 naming the field).
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from typing import Annotated, Literal
 from pydantic import Field, PlainSerializer
 
 from shared.events.envelope import CamelModel
+from shared.http.limits import EMAIL_CHARS, ID_CHARS, NAME_CHARS
 
 SaasStatus = Literal[
     "NotStarted", "PendingFulfillmentStart", "Subscribed", "Suspended", "Unsubscribed"
 ]
 TermUnit = Literal["P1M", "P1Y", "P2Y", "P3Y", "P4Y", "P5Y"]
+PlanId = Annotated[str, Field(max_length=ID_CHARS)]
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]  # the spec's `format: int64`
 
 
 def _json_number(amount: Decimal) -> int | float:
@@ -134,8 +138,8 @@ class UpdateOperation(CamelModel):
     as optional, but an answer without one says nothing); planId / quantity, if given,
     must be the operation's."""
 
-    plan_id: str | None = None
-    quantity: int | None = None
+    plan_id: PlanId | None = None
+    quantity: Int64 | None = None
     status: Literal["Success", "Failure"]
 
 
@@ -150,13 +154,13 @@ class WebhookPayload(SaasOperation):
 class SubscriberPlan(CamelModel):
     """Body of `activate`: must match the purchased plan and quantity."""
 
-    plan_id: str
-    quantity: int
+    plan_id: PlanId
+    quantity: Int64
 
 
 class LicenseAssignmentIn(CamelModel):
-    user_id: str = Field(min_length=1)
-    email: str | None = None
+    user_id: str = Field(min_length=1, max_length=NAME_CHARS)  # an object id or a UPN
+    email: str | None = Field(default=None, max_length=EMAIL_CHARS)
 
 
 class LicensesRequest(CamelModel):

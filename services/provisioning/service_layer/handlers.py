@@ -36,7 +36,7 @@ async def provision_purchase(
         log.info("purchase_already_provisioned", subscription_id=command.subscription_id)
         return
     publisher = catalog.publisher(command.publisher_id)
-    if publisher is None:  # never valid later: the catalog does not know whom to send it to
+    if publisher is None:  # the partition waits until the catalog knows the publisher
         raise NotFound(f"unknown publisher {command.publisher_id!r}", "publisherId")
     issued = tokens.issue(command.subscription_id, command.publisher_id)
     subscription = SaasSubscription.purchased(

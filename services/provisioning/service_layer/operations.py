@@ -42,8 +42,9 @@ async def _requested(
     uow: ProvisioningUnitOfWork, command: PartnerRequest
 ) -> SaasSubscription | None:
     """The subscription a request is about, or None if its operation exists already.
-    An unknown subscription is NotFound: the request is dead-lettered (the purchase,
-    on the same key, always comes first, so it can never succeed)."""
+    An unknown subscription is NotFound: the consumer stops its partition on it and
+    retries (the purchase, on the same key, always comes first, so this is lost state or
+    a bug to fix, never an event to throw away)."""
     if await uow.operations.get(command.operation_id) is not None:
         log.info("request_already_applied", operation_id=command.operation_id)
         return None

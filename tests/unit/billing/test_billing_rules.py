@@ -138,7 +138,7 @@ def test_unknown_billing_cycle_is_refused() -> None:
 def test_unbillable_subscription_facts_are_refused(overrides: dict[str, object]) -> None:
     with pytest.raises(InvalidSubscription) as refused:
         subscription(**overrides)
-    assert isinstance(refused.value, RuleBroken)  # so a consumer dead-letters the event
+    assert isinstance(refused.value, RuleBroken)  # the vocabulary's, named in the stall log
 
 
 def test_ledger_line_id_is_derived_from_the_event_and_the_line_kind() -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from services.billing.domain.billing_period import billing_period
 from services.billing.domain.ledger import derived_id
+from services.billing.domain.subscription import InvalidSubscription
 from services.billing.entrypoints.consumers import (
     SUBSCRIPTION_FACTS,
     SUBSCRIPTION_FACTS_GROUP,
@@ -31,7 +32,7 @@ from shared.events.provisioning import (
     SubscriptionSuspended,
 )
 from shared.events.topics import PROVISIONING_SUBSCRIPTIONS
-from shared.messaging.consumer import EventConsumer
+from shared.messaging.consumer import EventConsumer, PartitionStalled
 from shared.periods import add
 from shared.store.memory import MemoryStore
 from shared.store.port import DuplicateKey
@@ -192,33 +193,40 @@ async def test_rolled_back_unit_of_work_gives_its_invoice_number_back(
     assert invoice.number == "INV-000001"
 
 
-@pytest.mark.parametrize(
-    ("facts", "error"),
-    [
-        # JPY has no minor digits: no StartBilling can be made of this price.
-        ({"currency": "JPY", "price_per_seat": "1200.50"}, "ValueError"),
-        # A valid command, but the handler finds the facts unbillable (a RuleBroken).
-        ({"quantity": 0}, "InvalidSubscription"),
-    ],
-    ids=["unholdable-price", "no-seats"],
-)
-async def test_unbillable_activation_is_dead_lettered_at_once_leaving_no_charge_and_no_gap(
-    store: MemoryStore,
-    consumer: EventConsumer,
-    dead_letters: list,
-    facts: dict[str, object],
-    error: str,
+async def test_an_activation_no_command_can_be_made_of_is_dead_lettered_at_once(
+    store: MemoryStore, consumer: EventConsumer, dead_letters: list
 ) -> None:
-    bad = activation_completed(**facts)  # type: ignore[arg-type]
+    # JPY has no minor digits: no StartBilling can be made of this price, ever.
+    bad = activation_completed(currency="JPY", price_per_seat="1200.50")
     assert await consumer.handle(bad.to_bytes()) == "dead_lettered"
     [(topic, _, headers)] = dead_letters
     assert topic == "provisioning.subscriptions.dlq"
-    assert headers["x-dlq-error"].startswith(f"{error}:")
+    assert headers["x-dlq-error"].startswith("ValueError:")
+    assert await invoices_of(store) == []
+
+    await consumer.handle(activation_completed().to_bytes())
+    assert [d.number for d in await invoices_of(store)] == ["INV-000001"]
+
+
+async def test_an_activation_the_handler_refuses_stops_its_partition_and_charges_nothing(
+    store: MemoryStore, consumer: EventConsumer, dead_letters: list
+) -> None:
+    """A valid event whose facts billing refuses (no seats) is not thrown away: its
+    partition waits on it until a fix makes it billable, and nothing is half-posted."""
+    bad = activation_completed(quantity=0)
+    with pytest.raises(PartitionStalled) as stalled:
+        await consumer.handle(bad.to_bytes())
+    assert isinstance(stalled.value.error, InvalidSubscription)
+    [stall] = consumer.stalled.values()
+    assert stall.last_error.startswith("InvalidSubscription:")
+    assert dead_letters == []
     assert await invoices_of(store) == []
     async with unit_of_work(store) as uow:
         assert await uow.subscriptions.get(bad.data.subscription_id) is None
 
-    await consumer.handle(activation_completed().to_bytes())
+    # The next event of the partition, once handled, clears the stall: no gap in numbers.
+    assert await consumer.handle(activation_completed().to_bytes()) == "handled"
+    assert consumer.stalled == {}
     assert [d.number for d in await invoices_of(store)] == ["INV-000001"]
 
 

@@ -183,6 +183,16 @@ async def test_tracking_headers_are_echoed() -> None:
     assert {k: r.headers[k] for k in sent} == sent
 
 
+async def test_tracking_headers_that_are_not_guids_are_replaced_not_echoed() -> None:
+    h = Harness()
+    sent = {"x-ms-requestid": "x" * 5000, "x-ms-correlationid": "not-a-guid"}
+    r = await h.client.get(f"{SUBS}/{API}", headers=publisher_headers(**sent))
+    assert r.status_code == 200
+    for name, value in sent.items():
+        assert r.headers[name] != value
+        assert uuid.UUID(r.headers[name])
+
+
 @pytest.mark.parametrize(
     ("path", "headers", "status"),
     [

@@ -11,6 +11,7 @@ import pytest
 from services.provisioning.adapters.purchase_tokens import PurchaseTokens
 from services.provisioning.entrypoints.consumers import provision_purchase
 from shared.events.ordering import SubscriptionPurchased
+from shared.messaging.consumer import PartitionStalled
 from tests.unit.provisioning.support import (
     API,
     SETTINGS,
@@ -99,15 +100,21 @@ def dead_letters(h: Harness) -> list[tuple[str, bytes, dict[str, str]]]:
     return dead
 
 
-async def test_purchase_of_an_unknown_publisher_is_dead_lettered() -> None:
+async def test_purchase_of_an_unknown_publisher_stops_its_partition_until_the_catalog_knows_it() -> (
+    None
+):
+    """Not dead-lettered: a catalog update may add the publisher, and later events of
+    the subscription must not overtake its purchase."""
     h = Harness()
     dead = dead_letters(h)
     event: SubscriptionPurchased = purchase(publisher_id="nobody")
 
-    assert await h.consumer.handle(event.to_bytes()) == "dead_lettered"
+    with pytest.raises(PartitionStalled):
+        await h.consumer.handle(event.to_bytes())
 
-    assert [topic for topic, _, _ in dead] == ["ordering.subscriptions.dlq"]
-    assert "nobody" in dead[0][2]["x-dlq-error"]
+    assert dead == []
+    [stall] = h.consumer.stalled.values()
+    assert "nobody" in stall.last_error
     assert await h.events() == []
     assert await h.stored(event.subject) is None
 

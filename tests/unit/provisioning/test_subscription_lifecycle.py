@@ -11,6 +11,7 @@ from structlog.testing import capture_logs
 
 from shared.events import ordering as asks
 from shared.events import provisioning as facts
+from shared.messaging.consumer import PartitionStalled
 from shared.periods import add
 from tests.unit.provisioning.support import (
     API,
@@ -287,11 +288,15 @@ async def test_the_same_request_twice_creates_nothing_new() -> None:
     assert [line["event"] for line in logs if line["event"] == "request_already_applied"]
 
 
-async def test_a_request_for_an_unknown_subscription_is_dead_lettered() -> None:
+async def test_a_request_for_an_unknown_subscription_stops_its_partition() -> None:
+    """Its purchase comes first on the same partition, so this is a bug or lost state:
+    waited on (and logged on every try), never thrown away."""
     h = Harness()
     dead = dead_letters(h)
 
-    outcome = await h.deliver(request(asks.SuspensionRequested, "no-such-subscription"))
+    with pytest.raises(PartitionStalled):
+        await h.deliver(request(asks.SuspensionRequested, "no-such-subscription"))
 
-    assert outcome == "dead_lettered"
-    assert "no-such-subscription" in dead[0][2]["x-dlq-error"]
+    assert dead == []
+    [stall] = h.consumer.stalled.values()
+    assert "no-such-subscription" in stall.last_error

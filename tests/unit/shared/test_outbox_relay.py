@@ -1,16 +1,18 @@
-"""OutboxRelay: publishes committed rows in order, marks them sent, keeps them on failure."""
+"""OutboxRelay: publishes committed rows in order, marks them sent, keeps them on failure;
+a hung publish times out below the lease and holds back only its own key."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from shared.clock import FixedClock
-from shared.messaging.relay import OutboxRelay
+from shared.messaging.relay import OutboxRelay, PublishTimedOut
 from shared.store.memory import MemoryStore
 from shared.store.port import OutboxMessage
+from tests.support.sleeps import patch_sleep
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
@@ -19,6 +21,38 @@ async def add_rows(store: MemoryStore, *keys: str) -> None:
     async with store.transaction() as uow:
         for key in keys:
             uow.add_outbox(OutboxMessage(topic="t", key=key, payload=key.encode()))
+        await uow.commit()
+
+
+class MarkingStore(MemoryStore):
+    """Tells the test which rows were marked sent, as they are."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.marked: list[bytes] = []
+        self.changed = asyncio.Event()
+        self._payloads: dict[int, bytes] = {}
+
+    async def claim_outbox(self, lease_token, limit, lease_until, now):
+        claimed = await super().claim_outbox(lease_token, limit, lease_until, now)
+        self._payloads.update({row.seq: row.message.payload for row in claimed})
+        return claimed
+
+    async def mark_sent(self, lease_token: str, seqs: list[int]) -> None:
+        await super().mark_sent(lease_token, seqs)
+        self.marked += [self._payloads[seq] for seq in seqs]
+        self.changed.set()
+
+    async def until_marked(self, *payloads: bytes) -> None:
+        while not set(payloads) <= set(self.marked):
+            self.changed.clear()
+            await self.changed.wait()
+
+
+async def add_payloads(store: MemoryStore, *rows: tuple[str, bytes]) -> None:
+    async with store.transaction() as uow:
+        for key, payload in rows:
+            uow.add_outbox(OutboxMessage(topic="t", key=key, payload=payload))
         await uow.commit()
 
 
@@ -86,7 +120,7 @@ async def test_the_running_relay_publishes_soon_after_a_commit() -> None:
 async def test_while_the_broker_is_down_the_relay_retries_doubling_from_a_tenth_up_to_5_s(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    store = MemoryStore()
+    store = MarkingStore()
     naps: list[float] = []
     failures_left = 8
     published = asyncio.Event()
@@ -103,12 +137,13 @@ async def test_while_the_broker_is_down_the_relay_retries_doubling_from_a_tenth_
             raise ConnectionError("broker down")
         published.set()
 
-    monkeypatch.setattr(asyncio, "sleep", nap)
+    patch_sleep(monkeypatch, nap)
     relay = OutboxRelay(store, publish, FixedClock(NOW), idle_poll_seconds=30)
     await add_rows(store, "a")
     relay.start()
     try:
         await asyncio.wait_for(published.wait(), timeout=5)
+        await asyncio.wait_for(store.until_marked(b"a"), timeout=5)
         assert naps == pytest.approx([0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 5.0, 5.0])
         assert await store.pending_outbox() == 0
 
@@ -140,3 +175,91 @@ async def test_stopping_the_relay_while_it_waits_for_the_broker_ends_it_at_once(
     await asyncio.wait_for(retrying.wait(), timeout=2)
     await asyncio.wait_for(relay.stop(), timeout=1)
     assert await store.pending_outbox() == 1  # kept for the next start
+
+
+async def test_a_hung_key_times_out_without_holding_back_the_others_and_is_retried_in_order() -> (
+    None
+):
+    store = MarkingStore()
+    published: list[bytes] = []
+    hung = asyncio.Event()  # a1's publish started and never returns
+    broker_stuck = True
+
+    async def publish(message: OutboxMessage) -> None:
+        if broker_stuck and message.payload == b"a1":
+            hung.set()
+            await asyncio.Event().wait()
+        published.append(message.payload)
+
+    await add_payloads(store, ("a", b"a1"), ("b", b"b1"), ("a", b"a2"), ("c", b"c1"), ("c", b"c2"))
+    relay = OutboxRelay(
+        store,
+        publish,
+        FixedClock(NOW),
+        lease=timedelta(seconds=3),
+        publish_timeout=timedelta(seconds=1),
+    )
+    publishing = asyncio.create_task(relay.publish_pending())
+
+    # The other keys' rows are marked sent while a1's publish still hangs.
+    await asyncio.wait_for(store.until_marked(b"b1", b"c1", b"c2"), timeout=5)
+    assert hung.is_set()
+    assert not publishing.done()
+    assert b"a1" not in store.marked and b"a2" not in store.marked
+    assert sorted(published) == [b"b1", b"c1", b"c2"]  # a2 never overtakes a1
+
+    # The hung publish times out (below the lease); a's rows are given back at once.
+    with pytest.raises(PublishTimedOut):
+        await asyncio.wait_for(publishing, timeout=5)
+    assert await store.pending_outbox() == 2
+
+    broker_stuck = False
+    assert await relay.publish_pending() == 2
+    assert published[-2:] == [b"a1", b"a2"]
+    assert await store.pending_outbox() == 0
+
+
+def test_the_publish_timeout_is_below_the_lease() -> None:
+    relay = OutboxRelay(MemoryStore(), lambda m: asyncio.sleep(0), FixedClock(NOW))
+    assert relay._publish_timeout == 5.0
+    assert relay._lease == timedelta(seconds=10)
+    with pytest.raises(ValueError, match="below the lease"):
+        OutboxRelay(
+            MemoryStore(),
+            lambda m: asyncio.sleep(0),
+            FixedClock(NOW),
+            lease=timedelta(seconds=5),
+            publish_timeout=timedelta(seconds=5),
+        )
+
+
+async def test_a_key_starts_no_publish_that_could_outlast_the_lease() -> None:
+    """Slow publishes: what cannot end within the lease goes to the next claim, in order."""
+    store = MarkingStore()
+    published: list[bytes] = []
+    claims = 0
+    claim = store.claim_outbox
+
+    async def counting_claim(*args):
+        nonlocal claims
+        claims += 1
+        return await claim(*args)
+
+    store.claim_outbox = counting_claim  # type: ignore[method-assign]
+
+    async def slow(message: OutboxMessage) -> None:
+        await asyncio.sleep(0.15)
+        published.append(message.payload)
+
+    await add_payloads(store, ("a", b"a1"), ("a", b"a2"), ("a", b"a3"))
+    relay = OutboxRelay(
+        store,
+        slow,
+        FixedClock(NOW),
+        lease=timedelta(seconds=0.5),
+        publish_timeout=timedelta(seconds=0.3),  # a publish may start up to 0.2 s in
+    )
+    assert await relay.publish_pending() == 3
+    assert published == [b"a1", b"a2", b"a3"]
+    assert claims >= 3  # a3 waited for a fresh lease (the last claim finds nothing)
+    assert await store.pending_outbox() == 0

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.clock import FixedClock
-from shared.messaging import runtime as runtime_module
 from shared.messaging.kafka import make_broker
 from shared.messaging.runtime import ServiceRuntime
 from shared.store.memory import MemoryStore
+from tests.support.sleeps import patch_sleep
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -19,12 +19,16 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 class SlowBroker:
     """Refuses the first `refusals` connections, like a broker still starting."""
 
+    subscribers: list[object] = []
+    publishers: list[object] = []
+
     def __init__(self, refusals: int) -> None:
         self.refusals = refusals
         self.starts = 0
         self.stops = 0
+        self.running = False
 
-    async def start(self) -> None:
+    async def connect(self) -> None:
         self.starts += 1
         if self.starts <= self.refusals:
             raise ConnectionError("connection refused")
@@ -49,7 +53,7 @@ async def test_start_waits_for_the_broker_doubling_from_a_tenth_up_to_5_s(
         naps.append(seconds)
         await real_sleep(0)
 
-    monkeypatch.setattr(asyncio, "sleep", nap)
+    patch_sleep(monkeypatch, nap)
     broker = SlowBroker(refusals=8)
     runtime = ServiceRuntime(
         name="t",
@@ -91,7 +95,7 @@ async def test_purges_every_hour_at_the_retention_horizon_and_survives_failures(
         if len(naps) == 2:
             raise asyncio.CancelledError
 
-    monkeypatch.setattr(runtime_module.asyncio, "sleep", nap)
+    patch_sleep(monkeypatch, nap)
     runtime = ServiceRuntime(
         name="t",
         store=store,
