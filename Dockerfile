@@ -12,4 +12,7 @@ RUN pip install --no-cache-dir -c constraints.txt . \
 
 USER csp
 ENV CSP_HOST=0.0.0.0 CSP_DATA_DIR=/data
+# Liveness of whichever service runs here (its port variable says which; compose sets it).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["python", "-m", "shared.http.healthcheck"]
 CMD ["python", "-m", "services.ordering"]
