@@ -13,46 +13,22 @@ Builds the store only; `open()` (the runtime's start) connects.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Literal, Protocol
-
-from pydantic import SecretStr
-
 from shared.clock import Clock
-from shared.store.mongodb import MongoStore
-from shared.store.mongodb_indexes import query_indexes
+from shared.settings import ServiceSettings
 from shared.store.port import Store
 from shared.store.sqlite import SqliteStore
 
-StoreKind = Literal["sqlite", "mongodb"]
-DEFAULT_MONGODB_URL = "mongodb://127.0.0.1:27017/"  # no credentials, ever
-DEFAULT_DATABASE_PREFIX = "csp_"
 
-
-class StoreSettings(Protocol):
-    """What the factory reads of a service's settings (`ServiceSettings` has it all)."""
-
-    @property
-    def SERVICE(self) -> str: ...  # noqa: N802 - ServiceSettings' ClassVar
-
-    @property
-    def csp_store(self) -> StoreKind: ...
-
-    @property
-    def mongodb_url(self) -> SecretStr: ...
-
-    @property
-    def csp_mongodb_database_prefix(self) -> str: ...
-
-    def store_path(self) -> Path: ...
-
-
-def mongodb_database(settings: StoreSettings) -> str:
+def mongodb_database(settings: ServiceSettings) -> str:
     return f"{settings.csp_mongodb_database_prefix}{settings.SERVICE}"
 
 
-def make_store(settings: StoreSettings, clock: Clock) -> Store:
+def make_store(settings: ServiceSettings, clock: Clock) -> Store:
     if settings.csp_store == "mongodb":
+        # Imported here: PyMongo costs a quarter second at start, and SQLite is the default.
+        from shared.store.mongodb import MongoStore
+        from shared.store.mongodb_indexes import query_indexes
+
         return MongoStore(
             settings.mongodb_url.get_secret_value(),
             mongodb_database(settings),

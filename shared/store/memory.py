@@ -27,6 +27,8 @@ from shared.store.port import (
     Store,
     Transaction,
     UniqueIndex,
+    check_find,
+    check_page_limit,
     encode_document,
 )
 from shared.store.writer_lock import WriterLock
@@ -35,21 +37,6 @@ from shared.store.writer_lock import WriterLock
 def _utc(moment: datetime) -> datetime:
     """Naive datetimes are taken as UTC, so both adapters compare the same way."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _check_find(equals: dict[str, Any]) -> None:
-    """Same limits as the SQLite adapter: scalar values, names usable in a JSON path."""
-    for name, wanted in equals.items():
-        if '"' in name:
-            raise ValueError(f"find cannot filter on a field named {name!r}")
-        if wanted is not None and not isinstance(wanted, str | int | float):
-            kind = type(wanted).__name__
-            raise TypeError(f"find compares str, int, float, bool or None, got {kind}")
-
-
-def _check_limit(limit: int) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ValueError(f"a page holds at least one document, got limit={limit!r}")
 
 
 def _field_equals(value: Any, wanted: Any) -> bool:
@@ -324,14 +311,14 @@ class _MemoryCollection(Collection):
                 held[new] = key
 
     async def find(self, **equals: Any) -> list[Document]:
-        _check_find(equals)
+        check_find(equals)
         return [doc for _, doc in _matching((await self._docs()).values(), equals)]
 
     async def find_page(
         self, limit: int, after: int | None = None, *, descending: bool = False, **equals: Any
     ) -> tuple[list[Document], int | None]:
-        _check_limit(limit)
-        _check_find(equals)
+        check_page_limit(limit)
+        check_find(equals)
         rows = (await self._docs()).values()
         ordered = reversed(rows) if descending else iter(rows)
         if after is not None:

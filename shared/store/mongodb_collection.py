@@ -19,13 +19,18 @@ from pymongo.errors import DuplicateKeyError
 from shared.store.mongodb_layout import (
     COUNTERS,
     check_equals,
-    check_limit,
     find_query,
     matches,
     unique_key,
     unique_probe,
 )
-from shared.store.port import Collection, Document, DuplicateKey, encode_document
+from shared.store.port import (
+    Collection,
+    Document,
+    DuplicateKey,
+    check_page_limit,
+    encode_document,
+)
 
 if TYPE_CHECKING:
     from shared.store.mongodb import MongoStore
@@ -118,7 +123,7 @@ class MongoCollection(Collection):
     async def find_page(
         self, limit: int, after: int | None = None, *, descending: bool = False, **equals: Any
     ) -> tuple[list[Document], int | None]:
-        check_limit(limit)
+        check_page_limit(limit)
         check_equals(equals)
         self._uow._store.note_query(self._name, equals)
         session, docs = await self._target()

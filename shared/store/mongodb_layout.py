@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.store.port import Document, UniqueIndex
+from shared.store.port import Document, UniqueIndex, check_find
 
 OUTBOX, INBOX, COUNTERS, INDEXES = "_outbox", "_inbox", "_counters", "_indexes"
 NO_TIME = 0  # sent_at, lease_until of an outbox row that has none: before any time
@@ -50,17 +50,10 @@ def check_collection_name(name: str) -> str:
 
 def check_equals(equals: dict[str, Any]) -> None:
     """The limits every adapter shares, plus MongoDB's: a name is one field, not a path."""
-    for name, wanted in equals.items():
-        if '"' in name or "." in name or name.startswith("$") or not name:
+    check_find(equals)
+    for name in equals:
+        if "." in name or name.startswith("$") or not name:
             raise ValueError(f"find cannot filter on a field named {name!r}")
-        if wanted is not None and not isinstance(wanted, str | int | float):
-            kind = type(wanted).__name__
-            raise TypeError(f"find compares str, int, float, bool or None, got {kind}")
-
-
-def check_limit(limit: int) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ValueError(f"a page holds at least one document, got limit={limit!r}")
 
 
 def find_query(

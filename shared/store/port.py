@@ -34,6 +34,21 @@ def encode_document(doc: Document) -> str:
     return json.dumps(doc, separators=(",", ":"), allow_nan=False)
 
 
+def check_find(equals: dict[str, Any]) -> None:
+    """The limits of `find` in every adapter: names usable in a JSON path, scalar values."""
+    for name, wanted in equals.items():
+        if '"' in name:
+            raise ValueError(f"find cannot filter on a field named {name!r}")
+        if wanted is not None and not isinstance(wanted, str | int | float):
+            kind = type(wanted).__name__
+            raise TypeError(f"find compares str, int, float, bool or None, got {kind}")
+
+
+def check_page_limit(limit: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"a page holds at least one document, got limit={limit!r}")
+
+
 class DuplicateKey(Exception):
     """`insert` found a document with that key already, or an `insert`/`put` would give
     two documents the same values at a declared `UniqueIndex`."""

@@ -14,6 +14,7 @@ from shared.store.port import (
     DuplicateKey,
     OutboxMessage,
     Transaction,
+    check_page_limit,
     encode_document,
 )
 from shared.store.sqlite_sql import (
@@ -184,8 +185,7 @@ class _SqliteCollection(Collection):
     async def find_page(
         self, limit: int, after: int | None = None, *, descending: bool = False, **equals: Any
     ) -> tuple[list[Document], int | None]:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValueError(f"a page holds at least one document, got limit={limit!r}")
+        check_page_limit(limit)
         where, params = _where_equals(equals)
         # (collection, seq) is the index `documents_by_seq`: the range and the order both
         # come from it; the JSON filters are checked on the rows it walks.

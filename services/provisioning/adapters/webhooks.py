@@ -3,8 +3,8 @@
 The body is the operation's payload (`presenters.webhook_payload`: the spec's
 SaaSOperation fields, `operationRequestSource`, and the subscription as the publisher's
 GET shows it), serialized once; `X-CSP-Signature` is the hex HMAC-SHA256 of exactly those
-bytes keyed with the publisher's `webhookSecret` from the catalog (../shared/CONTRACT.md,
-"Webhooks out"). The payload reuses the publisher API's presenters on purpose: a webhook
+bytes keyed with the publisher's `webhookSecret` from the catalog (docs/subscription-lifecycle.md,
+"Webhooks"). The payload reuses the publisher API's presenters on purpose: a webhook
 shows the subscription exactly as GET does.
 
 `send` never raises: a refused connection, a timeout or an unknown publisher is an

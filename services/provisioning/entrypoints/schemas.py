@@ -145,7 +145,7 @@ class UpdateOperation(CamelModel):
 
 class WebhookPayload(SaasOperation):
     """The body POSTed to the publisher's webhookUrl: the operation, who asked, and the
-    subscription as the publisher's GET shows it (../shared/CONTRACT.md, "Webhooks out")."""
+    subscription as the publisher's GET shows it (docs/subscription-lifecycle.md, "Webhooks")."""
 
     operation_request_source: Literal["Partner"] = "Partner"
     subscription: Subscription

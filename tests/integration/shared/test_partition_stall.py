@@ -17,9 +17,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from shared.clock import Clock
 from shared.errors import NotFound
 from shared.events import LicensesAssigned
-from shared.messaging.consumer import EventConsumer, StallBackoff
+from shared.messaging.consumer import EventConsumer
 from shared.messaging.kafka import make_broker
 from shared.messaging.runtime import ServiceRuntime
+from shared.messaging.stalls import StallBackoff
 from shared.store.sqlite import SqliteStore
 from tests.support.kernel import Count, TallyUnitOfWork, count_from, licenses_assigned, tally_bus
 from tests.support.polling import eventually

@@ -32,7 +32,8 @@ from shared.events.provisioning import (
     SubscriptionSuspended,
 )
 from shared.events.topics import PROVISIONING_SUBSCRIPTIONS
-from shared.messaging.consumer import EventConsumer, PartitionStalled
+from shared.messaging.consumer import EventConsumer
+from shared.messaging.stalls import PartitionStalled
 from shared.periods import add
 from shared.store.memory import MemoryStore
 from shared.store.port import DuplicateKey

@@ -11,7 +11,7 @@ import pytest
 from services.provisioning.adapters.purchase_tokens import PurchaseTokens
 from services.provisioning.entrypoints.consumers import provision_purchase
 from shared.events.ordering import SubscriptionPurchased
-from shared.messaging.consumer import PartitionStalled
+from shared.messaging.stalls import PartitionStalled
 from tests.unit.provisioning.support import (
     API,
     SETTINGS,

@@ -11,7 +11,7 @@ from structlog.testing import capture_logs
 
 from shared.events import ordering as asks
 from shared.events import provisioning as facts
-from shared.messaging.consumer import PartitionStalled
+from shared.messaging.stalls import PartitionStalled
 from shared.periods import add
 from tests.unit.provisioning.support import (
     API,

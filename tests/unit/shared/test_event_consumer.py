@@ -20,14 +20,8 @@ from structlog.testing import capture_logs
 
 from shared.errors import Conflict, NotFound, RuleBroken
 from shared.events import ActivationCompleted, LicensesAssigned
-from shared.messaging.consumer import (
-    EventConsumer,
-    Origin,
-    PartitionStalled,
-    Stall,
-    StallBackoff,
-    _ForgetRevoked,
-)
+from shared.messaging.consumer import EventConsumer, _ForgetRevoked
+from shared.messaging.stalls import Origin, PartitionStalled, Stall, StallBackoff
 from shared.service_layer import MessageBus
 from shared.store.memory import MemoryStore
 from tests.support.kernel import (
