@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from shared.messaging.embedded_broker import free_port
+from shared.store.broker_starts import broker_starts
 from tests.e2e.conftest import REPO, launch_system
 from tests.support.broker import running_broker
 
@@ -72,3 +73,13 @@ def test_a_process_that_cannot_start_stops_everything_with_a_failure_code(tmp_pa
         )
     assert launcher.returncode != 0
     assert "everything was stopped" in launcher.stderr
+
+
+def test_with_the_embedded_broker_it_records_the_brokers_start_for_a_replay(
+    tmp_path: Path,
+) -> None:
+    """`python -m tools.replay_outbox --since-broker-start` reads this line."""
+    with launch_system(tmp_path) as (system, _):
+        [start] = broker_starts(tmp_path / "data")
+        assert start.bootstrap.startswith("127.0.0.1:")
+        assert httpx.get(f"{system.ordering}/readyz", timeout=5).status_code == 200

@@ -342,3 +342,37 @@ async def test_due_work_stop_lets_the_pass_in_progress_finish_within_its_grace()
     await asyncio.sleep(0.05)
     await hung.stop(grace=0.2)  # a pass that does not finish is cancelled
     assert time.monotonic() - began < 1
+
+
+class StalledConsumer:
+    """An event consumer stopped on one partition (what `EventConsumer.status` shows)."""
+
+    topic = "svc.topic"
+
+    def subscribe(self, *_: Any, **__: Any) -> None:
+        pass
+
+    def status(self) -> dict[str, Any]:
+        return {"consumer": "svc.a", "stalled": [{"partition": 0, "lastError": "NotFound: x"}]}
+
+
+async def test_readiness_shows_a_stopped_partition_without_turning_unready() -> None:
+    """A restart does not fix a handler that keeps failing: shown, not counted against."""
+    broker = FakeBroker("svc.a")
+    broker.subscribers[0].joined.set()
+    runtime = ServiceRuntime(
+        name="svc",
+        store=MemoryStore(),
+        broker=broker,  # type: ignore[arg-type]
+        clock=FixedClock(NOW),
+        consumers=[StalledConsumer()],  # type: ignore[list-item]
+    )
+    await runtime.open()
+    runtime.start_in_background()
+    await asyncio.wait_for(runtime.wait_consuming(), 5)
+
+    ready, details = runtime.readiness()
+
+    assert ready
+    assert details["events"] == [StalledConsumer().status()]
+    await runtime.stop()
