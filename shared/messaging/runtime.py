@@ -31,7 +31,7 @@ from tenacity import AsyncRetrying, RetryCallState, wait_exponential
 
 from shared.clock import Clock
 from shared.events.envelope import Event
-from shared.messaging.broker_watch import ListTopics, marker_topic, watch_broker
+from shared.messaging.broker_watch import ListTopics, watch_broker
 from shared.messaging.consumer import EventConsumer
 from shared.messaging.kafka import publish_function
 from shared.messaging.relay import OutboxRelay
@@ -87,8 +87,6 @@ class ServiceRuntime:
         self._retention = retention
         self._housekeeping: asyncio.Task[None] | None = None
         self._list_topics = list_topics
-        mark = getattr(list_topics, "mark", None)  # AdminTopics can create the marker
-        self._mark = (lambda: mark(marker_topic(name))) if mark is not None else None
         self._watch: asyncio.Task[None] | None = None
         self._coming_up: asyncio.Task[None] | None = None
         self._relay_started = False
@@ -141,7 +139,6 @@ class ServiceRuntime:
                     {consumer.topic for consumer in self.consumers},
                     self._list_topics,
                     self._reconnect,
-                    mark=self._mark,
                 ),
                 name=f"{self.name}-broker-watch",
             )

@@ -40,38 +40,3 @@ async def test_a_listing_without_a_read_topic_reconnects_and_nothing_else_does()
     with pytest.raises(asyncio.CancelledError):
         await watch
     assert reconnects == [1]  # once: after the third listing, with one answer left
-
-
-async def test_a_missing_marker_reconnects_though_another_service_recreated_the_topics() -> None:
-    marks: list[str] = []
-    answers = [
-        {"ordering.subscriptions", "csp.alive.ordering"},  # marked, all there
-        {"ordering.subscriptions"},  # a new broker: the topic recreated, the marker not
-        {"ordering.subscriptions", "csp.alive.ordering"},  # marked again after reconnect
-    ]
-    listed = asyncio.Event()
-    reconnects: list[int] = []
-
-    async def list_topics() -> set[str]:
-        if not answers:
-            listed.set()
-            await asyncio.Event().wait()
-        return answers.pop(0)
-
-    async def mark() -> None:
-        marks.append("marked")
-
-    async def reconnect() -> None:
-        reconnects.append(len(answers))
-
-    watch = asyncio.create_task(
-        watch_broker(
-            "ordering", ["ordering.subscriptions"], list_topics, reconnect, interval=0, mark=mark
-        )
-    )
-    await asyncio.wait_for(listed.wait(), 5)
-    watch.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await watch
-    assert reconnects == [1]
-    assert marks == ["marked", "marked"]  # at start, and on the new broker
