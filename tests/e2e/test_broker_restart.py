@@ -103,14 +103,17 @@ async def test_services_reconnect_by_themselves_after_the_broker_came_back_empty
         await system.start_broker()
 
         async def all_reconnected() -> bool:
+            # The services that recreate the topics the flow publishes to (provisioning
+            # reads ordering's, billing provisioning's). Ordering may not see a topic
+            # missing when they were first; its consumer then resets to the new log.
             return all(
                 system.count_in_logs(name, "broker_reconnected") >= 1
-                for name in ("ordering", "provisioning", "billing")
+                for name in ("provisioning", "billing")
             )
 
         # What is published in the second before a service notices is lost with the old
         # broker's metadata (the replay above brings it back); from then on all flows.
-        await until(all_reconnected, "every service reconnected to the new broker")
+        await until(all_reconnected, "the consumers reconnected to the new broker")
         after = await buy_and_activate(actors)
         await until(lambda: charges(actors, *after), "a purchase after the restart, charged")
         assert [await charges(actors, *s) for s in (before, after)] == [1, 1]
