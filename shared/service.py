@@ -19,11 +19,11 @@ from shared.clock import Clock
 from shared.due_work import DueWork, DueWorkRunner
 from shared.http.app import create_service_app
 from shared.http.auth import Authenticator, verifier_for
-from shared.messaging.broker_watch import AdminTopics
 from shared.messaging.consumer import ConsumerGroup
 from shared.messaging.kafka import make_broker
 from shared.messaging.mapping import EventMapping
 from shared.messaging.runtime import HANDLER_GRACE_SECONDS, ServiceRuntime
+from shared.messaging.topic_admin import TopicAdmin
 from shared.service_layer.messagebus import Handler, MessageBus
 from shared.service_layer.unit_of_work import Cause, UnitOfWork
 from shared.settings import ServiceSettings
@@ -124,7 +124,8 @@ def assemble_service(
         publishes=publishes,
         fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         retention=timedelta(days=settings.csp_retention_days),
-        list_topics=AdminTopics(settings.kafka_bootstrap_servers, definition.name),
+        topic_admin=TopicAdmin(settings.kafka_bootstrap_servers, definition.name),
+        partitions=settings.csp_topic_partitions,
     )
 
     async def start_due_work() -> None:

@@ -48,6 +48,9 @@ class ServiceSettings(BaseSettings):
     # How long a fetch may wait for data: the per-hop latency floor on a quiet topic.
     # Kafka's 500 ms default made each event hop cost ~130 ms p50 on the embedded broker.
     kafka_fetch_max_wait_ms: int = Field(default=50, ge=1, le=5000)
+    # Partitions of each topic a service creates (shared.messaging.topic_admin): the most
+    # replicas of one service that share its work. A topic that exists keeps its count.
+    csp_topic_partitions: int = Field(default=4, ge=1, le=1000)
     csp_host: str = "127.0.0.1"
     csp_data_dir: Path = Path("data")
     # Where the state lives (docs/stores.md): "sqlite", one file per service under

@@ -2,7 +2,8 @@
 
 Not `services.launcher`: honcho stops everything when one child dies, and here
 children die on purpose. Each service keeps its SQLite file in one data dir across
-restarts, and appends to one log file across restarts.
+restarts, and appends to one log file across restarts. With `replicas=2` each service
+runs twice (`billing` and `billing-2`): one consumer group, one SQLite file, two ports.
 """
 
 from __future__ import annotations
@@ -36,12 +37,16 @@ class SystemFailure(Exception):
 
 @dataclass
 class Service:
-    name: str
+    name: str  # the service's name, or for a further replica "<service>-<n>"
     port: int
     log: Path
+    module: str = ""  # which service it runs: services.<module>; the name by default
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
     killed_on_purpose: bool = False  # down because the chaos killed it; not yet restarted
+
+    def __post_init__(self) -> None:
+        self.module = self.module or self.name
 
     @property
     def url(self) -> str:
@@ -57,10 +62,14 @@ class System:
     broker: subprocess.Popen[bytes] | None = None
     broker_starts: int = 0
     broker_killed_on_purpose: bool = False  # down because the chaos killed it
+    replicas: int = 1  # processes per service
 
     def __post_init__(self) -> None:
-        for name in SERVICES:
-            self.services[name] = Service(name, free_port(), self.workdir / f"{name}.log")
+        for module in SERVICES:
+            for replica in range(1, self.replicas + 1):
+                name = module if replica == 1 else f"{module}-{replica}"
+                log = self.workdir / f"{name}.log"
+                self.services[name] = Service(name, free_port(), log, module)
 
     def url(self, name: str) -> str:
         return self.services[name].url
@@ -74,25 +83,30 @@ class System:
             PYTHONUNBUFFERED="1",  # a SIGKILL must not swallow the last log lines
         )
         for service in self.services.values():
-            env[f"CSP_{service.name.upper()}_PORT"] = str(service.port)
+            if service.name == service.module:  # the first replica's: what others call
+                env[f"CSP_{service.module.upper()}_PORT"] = str(service.port)
         return env
 
-    def _spawn(self, argv: list[str], log: Path) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self, argv: list[str], log: Path, service: Service | None = None
+    ) -> subprocess.Popen[bytes]:
+        env = self._environment()
+        if service is not None:  # its own port, whichever replica it is
+            env[f"CSP_{service.module.upper()}_PORT"] = str(service.port)
         with log.open("ab") as out:  # appended across restarts: one history per service
-            return subprocess.Popen(
-                argv, cwd=REPO, env=self._environment(), stdout=out, stderr=subprocess.STDOUT
-            )
+            return subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
 
     async def start_all(self) -> None:
         await self.start_broker()
         # One after the other: three cold starts at once on 2 cores only slow each other.
-        for name in SERVICES:
+        for name in self.services:
             await self.start(name)
 
     async def start(self, name: str) -> None:
         """Launch one service and wait for its /readyz (it is consuming by then)."""
         service = self.services[name]
-        service.process = self._spawn([sys.executable, "-m", f"services.{name}"], service.log)
+        argv = [sys.executable, "-m", f"services.{service.module}"]
+        service.process = self._spawn(argv, service.log, service)
         service.starts += 1
         await self._wait_healthy(service)
         service.killed_on_purpose = False

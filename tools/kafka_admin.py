@@ -16,13 +16,15 @@ import asyncio
 import time
 from collections.abc import Iterable
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from shared.events.testclock import TEST_CLOCK_TOPIC
 from shared.events.topics import dead_letter_topic
 from shared.messaging.consumer import ConsumerGroup
+from shared.messaging.topic_admin import TopicAdmin
+from shared.settings import ServiceSettings
 
 GROUP_WAIT_S = 60.0
 POLL_S = 0.2
@@ -58,37 +60,20 @@ def service_topics() -> list[str]:
     return sorted(published | set(read) | {dead_letter_topic(topic) for topic in read})
 
 
-async def ensure_topics(bootstrap: str, topics: Iterable[str]) -> list[str]:
-    """Create the missing ones as a first start does; returns those that were missing.
+async def ensure_topics(
+    bootstrap: str, topics: Iterable[str], partitions: int | None = None
+) -> list[str]:
+    """Create the missing ones as the services do at start (shared.messaging.topic_admin),
+    with CSP_TOPIC_PARTITIONS partitions each unless told; returns those created.
 
     The partition count matters: clients of the lost broker still hold its metadata, and a
-    consumer that believes in fewer partitions than there are never reads the others. At
-    a first start a service's subscriber creates the topic it reads through the admin
-    client (FastStream's default: 1 partition); a topic only published to is created by
-    the producer's metadata request (the broker's default count). So here too.
+    consumer that believes in fewer partitions than there are never reads the others.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
+    admin = TopicAdmin(bootstrap, "csp-tools")
     try:
-        existing = set(await admin.list_topics())
-        missing = [topic for topic in topics if topic not in existing]
-        read = [t for t in missing if t in consumed_topics()]
-        if read:
-            await admin.create_topics(
-                [NewTopic(t, num_partitions=1, replication_factor=1) for t in read]
-            )
+        return await admin.ensure(topics, partitions or ServiceSettings().csp_topic_partitions)
     finally:
         await admin.close()
-    published_only = [t for t in missing if t not in read]
-    if published_only:
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-        await producer.start()
-        try:
-            for topic in published_only:
-                await producer.partitions_for(topic)
-        finally:
-            await producer.stop()
-    return missing
 
 
 async def wait_for_groups(

@@ -36,5 +36,9 @@ class Event(CamelModel):
     causation_id: str | None = None  # the event (or request) that caused this one
     data: Any
 
+    def key(self) -> str:
+        """The Kafka message key: the subscription id, so its events keep their order."""
+        return self.subject
+
     def to_bytes(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()

@@ -8,6 +8,9 @@ replays them.
 ORDERING_SUBSCRIPTIONS = "ordering.subscriptions"
 PROVISIONING_SUBSCRIPTIONS = "provisioning.subscriptions"
 BILLING_LEDGER = "billing.ledger"
+# The latest state of each subscription, compacted (shared.events.state).
+SUBSCRIPTIONS_STATE = "subscriptions.state"
+COMPACTED_TOPICS = frozenset({SUBSCRIPTIONS_STATE})
 
 DEAD_LETTER_SUFFIX = ".dlq"
 

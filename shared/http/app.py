@@ -3,26 +3,26 @@
 The lifespan opens the store and lets HTTP serve at once; the broker, the consumers, the
 outbox relay and due work come up in the background (`ServiceRuntime`). `GET /healthz`
 is liveness (200 while the process serves); `GET /readyz` is readiness (200 once it is
-consuming, 503 with what it waits for before, and while shutting down).
+consuming, 503 with what it waits for before, and while shutting down); `GET /metrics`
+is the Prometheus text format (docs/observability.md).
 """
 
 from __future__ import annotations
 
 import signal
-import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from types import FrameType
 
 import structlog
 import uvicorn
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 
 from shared.http.errors import install_error_handlers
 from shared.http.limits import DEFAULT_MAX_BODY_BYTES, install_request_limits
 from shared.messaging.runtime import HTTP_GRACE_SECONDS, ServiceRuntime
+from shared.observability.http import install_observability
 
 log = structlog.get_logger(__name__)
 
@@ -59,6 +59,8 @@ def create_service_app(
     app.state.runtime = runtime
     install_error_handlers(app)
     install_request_limits(app, max_body_bytes)
+    # /metrics; each request's correlation id in its log lines, its latency by route.
+    install_observability(app, runtime.name)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:
@@ -70,27 +72,6 @@ def create_service_app(
         """Readiness: consuming (broker connected, every consumer group assigned)."""
         ready, details = runtime.readiness()
         return JSONResponse(details, status_code=200 if ready else 503)
-
-    @app.middleware("http")
-    async def request_context(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-        finally:
-            structlog.contextvars.unbind_contextvars("request_id")
-        log.info(
-            "http_request",
-            method=request.method,
-            path=request.url.path,
-            status=response.status_code,
-            ms=round((time.perf_counter() - started) * 1000, 1),
-            request_id=request_id,
-        )
-        return response
 
     for router in routers:
         app.include_router(router)
@@ -112,6 +93,8 @@ def serve(app: FastAPI, host: str, port: int) -> None:
         log_config=None,
         access_log=False,
         lifespan="on",
+        loop="uvloop",  # uvloop and httptools: the fast loop and parser (benchmarks/README.md)
+        http="httptools",
         timeout_graceful_shutdown=HTTP_GRACE_SECONDS,
     )
 

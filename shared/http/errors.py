@@ -135,6 +135,9 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, error: Exception) -> JSONResponse:
-        log.exception("unhandled_error", error=repr(error))
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        # Runs outside the request's middleware: its log context comes from the scope.
+        log.exception(
+            "unhandled_error", error=repr(error), **getattr(request.state, "log_context", {})
+        )
         return JSONResponse(error_body("InternalError", "internal error"), status_code=500)

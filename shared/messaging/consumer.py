@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -77,6 +78,7 @@ from shared.messaging.stalls import (
     Stall,
     StallBackoff,
 )
+from shared.observability import metrics
 from shared.service_layer.messagebus import (
     ALREADY_HANDLED,
     Command,
@@ -126,6 +128,7 @@ class EventConsumer:
         bus: MessageBus,
         commands: Mapping[type[Event], Translate],
         dead_letter: DeadLetter | None = None,
+        service: str | None = None,
         max_attempts: int = 3,
         first_backoff_seconds: float = 0.1,
         stall_backoff: StallBackoff = StallBackoff(),  # frozen: one default shared safely
@@ -133,6 +136,8 @@ class EventConsumer:
     ) -> None:
         self.name = name  # also the consumer group id and the inbox key
         self.topic = topic
+        # The metrics' service label: group names read `<service>.<purpose>`.
+        self.service = service or name.partition(".")[0]
         self._bus = bus
         self._commands = dict(commands)
         self._registry = EventRegistry(*commands)
@@ -194,6 +199,7 @@ class EventConsumer:
                 type=unknown.event_type,
                 reason="type not handled by this consumer",
             )
+            metrics.event_skipped(self.service, self.name, unknown.event_type)
             return "skipped"
         except ValueError as undecodable:  # bad JSON or schema: ValidationError is a ValueError
             return await self._to_dead_letter(raw, headers, undecodable, origin)
@@ -204,6 +210,7 @@ class EventConsumer:
             event_id=str(event.id),
             subscription_id=event.subject,
             correlation_id=event.correlation_id,
+            **({"causation_id": event.causation_id} if event.causation_id else {}),
         ):
             try:
                 command = self._commands[type(event)](event)
@@ -224,6 +231,7 @@ class EventConsumer:
             before_sleep=self._log_retry,
             reraise=True,
         )
+        started = time.perf_counter()
         try:
             async for attempt in retrying:
                 with attempt:
@@ -232,8 +240,10 @@ class EventConsumer:
             attempts = retrying.statistics.get("attempt_number", self._max_attempts)
             raise self._stall(origin, event, error, attempts=attempts) from error
         if result is ALREADY_HANDLED:
+            metrics.event_duplicate(self.service, self.name, event.type)
             log.info("event_duplicate_skipped")
             return "duplicate"
+        metrics.event_consumed(self.service, self.name, event.type, time.perf_counter() - started)
         log.info("event_handled")
         return "handled"
 
@@ -271,6 +281,7 @@ class EventConsumer:
         retry_in = self._stall_backoff.after(stall.rounds)
         stall.retry_at = now + timedelta(seconds=retry_in)
         self.stats["retries"] += 1  # the round's last attempt is retried after the pause
+        metrics.event_stalled(self.service, self.name, stall.event_type, stall.cause)
         log.warning(
             "event_handler_failing_partition_stopped",
             consumer=self.name,
@@ -332,6 +343,8 @@ class EventConsumer:
         except Exception as failure:
             # Not published: the offset stays and the partition waits, as for a handler.
             raise self._stall(origin, event, failure, attempts=1) from failure
+        dead_type = event.type if event is not None else headers.get("ce-type")
+        metrics.event_dead_lettered(self.service, self.name, dead_type)
         log.error("event_dead_lettered", error=repr(error))
         return "dead_lettered"
 

@@ -7,7 +7,9 @@ broker may be down), starts the outbox relay as soon as the producer is connecte
 the consumer groups, and only then runs the "once consuming" hooks (due work).
 Meanwhile a request that only writes to the store and the outbox is served: its events
 wait in the outbox until the relay can publish them. `readiness()` says which phase
-it is in; it is "ready" only while every consumer has partitions assigned.
+it is in; it is "ready" only while every consumer group has been joined: a member
+holds its share of the partitions, which is none for a replica standing by when a
+service runs more replicas than its topics have partitions.
 
 `stop()` (the lifespan's shutdown, after SIGTERM) is bounded: readiness turns 503, the
 consumers stop taking events while the ones in flight finish (their transaction and
@@ -31,10 +33,13 @@ from tenacity import AsyncRetrying, RetryCallState, wait_exponential
 
 from shared.clock import Clock
 from shared.events.envelope import Event
-from shared.messaging.broker_watch import ListTopics, watch_broker
+from shared.events.topics import dead_letter_topic
+from shared.messaging.broker_watch import ForgottenBy, watch_broker
 from shared.messaging.consumer import EventConsumer
 from shared.messaging.kafka import publish_function
 from shared.messaging.relay import OutboxRelay
+from shared.messaging.topic_admin import TopicAdmin
+from shared.observability.outbox import observe_outbox
 from shared.store.port import OutboxMessage, Store
 
 log = structlog.get_logger(__name__)
@@ -70,10 +75,12 @@ class ServiceRuntime:
         publishes: Iterable[type[Event]] = (),
         fetch_max_wait_ms: int = 500,
         retention: timedelta = timedelta(days=30),
-        list_topics: ListTopics | None = None,
+        topic_admin: TopicAdmin | None = None,
+        partitions: int = 1,
     ) -> None:
-        """`list_topics` (the broker's topic names) lets the runtime notice a broker
-        that came back empty and reconnect by itself (shared.messaging.broker_watch)."""
+        """`topic_admin` creates the topics this service reads and writes with
+        `partitions` each before its consumers join, and lets the runtime notice a
+        broker that came back empty and reconnect by itself (broker_watch)."""
         self.name = name
         self.store = store
         self.broker = broker
@@ -83,10 +90,19 @@ class ServiceRuntime:
         for consumer in self.consumers:
             consumer.subscribe(broker, self.dead_letter, fetch_max_wait_ms=fetch_max_wait_ms)
         _declare_publications(broker, publishes)
-        self.relay = OutboxRelay(store, self._publish_outbox, clock)
+        # Counted (events produced) and watched (outbox gauges) for /metrics.
+        self.relay = OutboxRelay(
+            store, observe_outbox(name, store, clock, self._publish_outbox), clock
+        )
         self._retention = retention
         self._housekeeping: asyncio.Task[None] | None = None
-        self._list_topics = list_topics
+        self._topic_admin = topic_admin
+        self._partitions = partitions
+        self._topics = sorted(
+            {event.TOPIC for event in publishes}
+            | {consumer.topic for consumer in self.consumers}
+            | {dead_letter_topic(consumer.topic) for consumer in self.consumers}
+        )
         self._watch: asyncio.Task[None] | None = None
         self._coming_up: asyncio.Task[None] | None = None
         self._relay_started = False
@@ -132,14 +148,14 @@ class ServiceRuntime:
                 await self._connect_and_join()
         self._phase = "consuming"
         self._housekeeping = asyncio.create_task(self._purge_hourly(), name="store-purge")
-        if self._list_topics is not None and self.consumers:
+        if self._topic_admin is not None and self.consumers:
+            forgotten = ForgottenBy(
+                {consumer.topic for consumer in self.consumers},
+                self._topic_admin,
+                self._group_members,
+            )
             self._watch = asyncio.create_task(
-                watch_broker(
-                    self.name,
-                    {consumer.topic for consumer in self.consumers},
-                    self._list_topics,
-                    self._reconnect,
-                ),
+                watch_broker(self.name, forgotten, self._reconnect),
                 name=f"{self.name}-broker-watch",
             )
         for hook in on_consuming:
@@ -164,6 +180,8 @@ class ServiceRuntime:
             self.relay.start()
             self._relay_started = True
         log.info("broker_connected", service=self.name, attempt=self._connect_attempts)
+        if self._topic_admin is not None:  # before joining: a group sees every partition
+            await self._topic_admin.ensure(self._topics, self._partitions)
         self._phase = "joining"
         # Every group at once: each waits for its assignment (the coordinator's join
         # round, and after a crash the dead member's session), so one after the other
@@ -220,6 +238,14 @@ class ServiceRuntime:
                 log.exception("store_purge_failed", service=self.name)
             await asyncio.sleep(3600)
 
+    def _group_members(self) -> dict[str, str]:
+        """Each group this process consumes in -> its member id there ("" while none)."""
+        return {
+            subscriber.group_id: _member_id(subscriber.consumer)
+            for subscriber in self.broker.subscribers
+            if subscriber.consumer is not None
+        }
+
     # -- readiness ---------------------------------------------------------------------
 
     @property
@@ -228,11 +254,12 @@ class ServiceRuntime:
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
         """(consuming?, what /readyz shows): consuming means the broker is connected and
-        every consumer group has partitions assigned."""
+        this process is a member of every consumer group with its assignment received
+        (possibly empty: a replica standing by)."""
         groups = [_assignment(subscriber) for subscriber in self.broker.subscribers]
         if self._phase in ("stopping", "stopped"):
             return False, {"status": self._phase}
-        assigned = all(group["partitions"] for group in groups)
+        assigned = all(group["joined"] for group in groups)
         if self._phase == "consuming" and assigned:
             # Stopped partitions are shown, not counted against readiness: a restart does
             # not fix a handler that keeps failing (shared.messaging.consumer).
@@ -288,9 +315,8 @@ class ServiceRuntime:
             await step("coming up", loop.time() + 1.0, _cancelled(self._coming_up))
         if self._watch is not None:  # a reconnect in progress is abandoned with it
             await step("broker watch", loop.time() + 1.0, _cancelled(self._watch))
-        close_watch = getattr(self._list_topics, "close", None)  # its admin connection
-        if close_watch is not None:
-            await step("broker watch close", loop.time() + 1.0, close_watch())
+        if self._topic_admin is not None:  # its admin connection
+            await step("topic admin close", loop.time() + 1.0, self._topic_admin.close())
         self._consuming.clear()
         # No new event is taken; the ones in flight finish (FastStream waits for them up
         # to its graceful timeout), then each consumer leaves its group. Due work
@@ -341,14 +367,33 @@ async def _cancelled(task: asyncio.Task[Any]) -> None:
 
 
 def _assignment(subscriber: Any) -> dict[str, Any]:
-    """One consumer group as /readyz shows it: the partitions this member holds now."""
+    """One consumer group as /readyz shows it: whether this member has joined it (its
+    assignment received and no rebalance under way) and the partitions it holds now."""
     consumer = subscriber.consumer  # the aiokafka consumer once the subscriber started
     partitions = sorted(tp.partition for tp in consumer.assignment()) if consumer else []
     return {
         "group": subscriber.group_id,
         "topics": list(subscriber.topic_names),
+        "joined": _joined(consumer),
         "partitions": partitions,
     }
+
+
+def _member_id(consumer: Any) -> str:
+    """The id the group coordinator gave this consumer ("" before a join): aiokafka
+    keeps it on its coordinator and tells it nowhere public (pinned below 0.15)."""
+    coordinator = getattr(consumer, "_coordinator", None)
+    return str(getattr(coordinator, "member_id", "") or "")
+
+
+def _joined(consumer: Any) -> bool:
+    """aiokafka tells no "joined" publicly, and an empty assignment() cannot tell a
+    member standing by from one still joining; its subscription state can (aiokafka is
+    pinned below 0.15; tests/integration/shared/test_standby_replica.py holds it)."""
+    subscription = getattr(consumer, "_subscription", None) if consumer else None
+    if subscription is None:
+        return False
+    return bool(consumer.assignment()) or not subscription.reassignment_in_progress
 
 
 def _declare_publications(broker: KafkaBroker, events: Iterable[type[Event]]) -> None:

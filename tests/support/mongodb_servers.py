@@ -18,6 +18,9 @@ from pathlib import Path
 
 from shared.messaging.embedded_broker import free_port, wait_for_port
 from tests.support.broker import stop
+from tests.support.containers import docker_unavailable
+
+__all__ = ["docker_unavailable", "running_mongodb_replica_set", "running_nx_27017"]
 
 MONGO_IMAGE = "mongo:8.0"
 
@@ -54,24 +57,6 @@ def running_nx_27017(workdir: Path) -> Iterator[str]:
         yield f"mongodb://127.0.0.1:{port}/?directConnection=true"
     finally:
         stop(process)
-
-
-def docker_unavailable() -> str | None:
-    """Why no container can run here, or None when a Docker engine answers."""
-    try:
-        import docker
-        from testcontainers.core.container import DockerContainer  # noqa: F401
-    except ImportError as error:
-        return f"testcontainers is not installed ({error})"
-    try:
-        client = docker.from_env(timeout=3)
-        try:
-            client.ping()
-        finally:
-            client.close()
-    except Exception as error:  # the docker client says why in many ways
-        return f"no Docker engine reachable for testcontainers ({type(error).__name__}: {error})"
-    return None
 
 
 @contextmanager

@@ -28,6 +28,7 @@ REQUIRED_ENV = {
     "CSP_JWT_ISSUER": "https://login.example.com/",
     "CSP_JWT_AUDIENCE": "csp-marketplace",
     "CSP_PURCHASE_TOKEN_SECRET": "x" * 32,
+    "CSP_DASHBOARD_TOKEN": "d" * 32,
 }
 
 
@@ -91,6 +92,9 @@ def test_every_topic_is_created_with_its_partition_count(compose: dict[str, Any]
     assert "--partitions ${KAFKA_PARTITIONS:-6}" in script
     env = compose["services"]["kafka"]["environment"]
     assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    for name in SERVICES:  # a topic a service creates itself gets the same count
+        service_env = compose["services"][name]["environment"]
+        assert service_env["CSP_TOPIC_PARTITIONS"] == "${KAFKA_PARTITIONS:-6}"
 
 
 def test_the_image_runs_as_a_user_with_a_healthcheck() -> None:

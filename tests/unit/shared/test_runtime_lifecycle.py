@@ -27,12 +27,28 @@ from shared.store.port import OutboxMessage
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
+class FakeSubscriptionState:
+    """The part of aiokafka's subscription state readiness reads."""
+
+    reassignment_in_progress = True
+
+
 class FakeConsumer:
     def __init__(self) -> None:
         self.partitions: set[Any] = set()
+        self._subscription = FakeSubscriptionState()
 
     def assignment(self) -> set[Any]:
         return self.partitions
+
+    def receive(self, partitions: set[Any]) -> None:
+        """An assignment received at the end of a join round (empty for a standby)."""
+        self.partitions = partitions
+        self._subscription.reassignment_in_progress = False
+
+    def begin_rebalance(self) -> None:
+        self.partitions = set()
+        self._subscription.reassignment_in_progress = True
 
 
 class Partition:
@@ -52,6 +68,7 @@ class FakeSubscriber:
         self.finish = asyncio.Event()
         self.hangs = False
         self.join_failures = 0
+        self.partition: int | None = 0  # None: joins with no partition (a standby replica)
         self._calls = calls
 
     async def start(self) -> None:
@@ -60,7 +77,7 @@ class FakeSubscriber:
             self.join_failures -= 1
             raise ConnectionError("coordinator not available")
         await self.joined.wait()
-        self.consumer.partitions = {Partition(0)}
+        self.consumer.receive({Partition(self.partition)} if self.partition is not None else set())
 
     async def stop(self) -> None:
         self._calls.append(f"stop consuming {self.group_id}")
@@ -208,10 +225,31 @@ async def test_ready_once_every_group_has_partitions_and_the_relay_publishes_bef
     assert consuming == ["due work started"]
 
     assert b.consumer is not None
-    b.consumer.partitions = set()  # a rebalance took its partitions away
+    b.consumer.begin_rebalance()  # a rebalance took its partitions away
     ready, details = runtime.readiness()
     assert (ready, details["status"], details["phase"]) == (False, "starting", "rebalancing")
 
+    await runtime.stop()
+
+
+async def test_a_replica_standing_by_with_no_partition_is_ready_once_it_joined() -> None:
+    # More replicas than partitions: the group gives this member none. It consumes its
+    # share (nothing) and takes partitions over when another member leaves: ready.
+    broker = FakeBroker("svc.a")
+    runtime = runtime_on(broker)
+    (a,) = broker.subscribers
+    a.partition = None
+    await runtime.open()
+    runtime.start_in_background()
+    await until(lambda: runtime.readiness()[1].get("phase") == "joining")
+    assert runtime.readiness()[0] is False  # still joining: an empty assignment so far
+    a.joined.set()
+    await asyncio.wait_for(runtime.wait_consuming(), 5)
+    ready, details = runtime.readiness()
+    assert ready and details["status"] == "ready"
+    assert details["consumers"] == [
+        {"group": "svc.a", "topics": ["svc.a.topic"], "joined": True, "partitions": []}
+    ]
     await runtime.stop()
 
 
