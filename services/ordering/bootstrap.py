@@ -9,8 +9,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.ordering.adapters.wire_events import EVENTS
+from services.ordering.domain.subscription import Subscription
 from services.ordering.entrypoints.consumers import SUBSCRIPTION_VIEW
 from services.ordering.entrypoints.http import routers
+from services.ordering.entrypoints.subscription_schemas import partner_state
 from services.ordering.service_layer import HANDLERS
 from services.ordering.service_layer.unit_of_work import OrderingUnitOfWork
 from services.ordering.settings import OrderingSettings
@@ -31,7 +33,7 @@ DEFINITION = ServiceDefinition(
         "view of each subscription."
     ),
     unit_of_work=OrderingUnitOfWork,
-    events=EVENTS,
+    events=EVENTS.with_state(Subscription, "partner", partner_state),
     handlers=HANDLERS,
     consumers=[SUBSCRIPTION_VIEW],
     routers=routers,

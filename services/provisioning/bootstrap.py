@@ -15,9 +15,11 @@ from fastapi import FastAPI
 from services.provisioning.adapters.purchase_tokens import PurchaseTokens
 from services.provisioning.adapters.webhooks import HttpWebhookSender
 from services.provisioning.adapters.wire_events import EVENTS
+from services.provisioning.domain.model import SaasSubscription
 from services.provisioning.entrypoints.consumers import PURCHASES
 from services.provisioning.entrypoints.headers import install_tracking_headers
 from services.provisioning.entrypoints.http import routers
+from services.provisioning.entrypoints.presenters import publisher_state
 from services.provisioning.service_layer import HANDLERS
 from services.provisioning.service_layer.due_work import WebhookSender, due_work
 from services.provisioning.service_layer.unit_of_work import ProvisioningUnitOfWork
@@ -40,7 +42,7 @@ DEFINITION = ServiceDefinition(
         "expiry on provisioning.subscriptions (key = subscription id)."
     ),
     unit_of_work=ProvisioningUnitOfWork,
-    events=EVENTS,
+    events=EVENTS.with_state(SaasSubscription, "publisher", publisher_state),
     handlers=HANDLERS,
     consumers=[PURCHASES],
     routers=routers,

@@ -32,7 +32,7 @@ class Repository(Generic[A]):
         """A new aggregate; raises shared.store.port.DuplicateKey when the id exists."""
         document = aggregate.document()
         await self._docs.insert(aggregate.id, document)
-        self._uow.track(aggregate, document)
+        self._uow.track(aggregate, document, added=True)
         return aggregate
 
     async def get(self, key: str) -> A | None:

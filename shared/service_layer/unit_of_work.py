@@ -45,6 +45,7 @@ class Cause:
 class _Tracked:
     aggregate: Aggregate
     document: dict[str, Any]  # as loaded (or added): saved again only if it differs
+    added: bool = False  # inserted by this unit of work: new state even if unchanged since
 
 
 class UnitOfWork:
@@ -96,13 +97,13 @@ class UnitOfWork:
         repository: R = self._repositories[kind]
         return repository
 
-    def track(self, aggregate: AG, document: dict[str, Any]) -> AG:
+    def track(self, aggregate: AG, document: dict[str, Any], *, added: bool = False) -> AG:
         """Remember an aggregate handed out; the same id twice gives the same object."""
         key = (type(aggregate), aggregate.id)
         known = self._tracked.get(key)
         if known is not None:
             return known.aggregate  # type: ignore[return-value]
-        self._tracked[key] = _Tracked(aggregate, document)
+        self._tracked[key] = _Tracked(aggregate, document, added)
         return aggregate
 
     async def record_inbox(self, consumer: str, event_id: str) -> bool:
@@ -120,12 +121,17 @@ class UnitOfWork:
     async def commit(self) -> None:
         tx = self.transaction
         recorded: list[tuple[int, DomainEvent, Aggregate]] = []
+        changed: list[Aggregate] = []
         for tracked in list(self._tracked.values()):
             aggregate = tracked.aggregate
             document = aggregate.document()
             if document != tracked.document:
                 await tx.collection(type(aggregate).COLLECTION).put(aggregate.id, document)
                 tracked.document = document
+                changed.append(aggregate)
+            elif tracked.added:
+                changed.append(aggregate)
+            tracked.added = False
             recorded += [(n, event, aggregate) for n, event in aggregate.take_events()]
         now = self.clock.now()
         for _, event, aggregate in sorted(recorded, key=lambda r: r[0]):
@@ -143,6 +149,15 @@ class UnitOfWork:
                 subscription_id=wire.subject,
                 correlation_id=wire.correlation_id,
             )
+        for aggregate in changed:  # its new state, after the events that changed it
+            state = self._events.state_of(
+                aggregate,
+                time=now,
+                correlation_id=self._correlation(aggregate),
+                causation_id=self.cause.causation_id,
+            )
+            if state is not None:
+                tx.add_outbox(outbox_message(state))
         await tx.commit()
         for callback in self._after_commit:
             result = callback()

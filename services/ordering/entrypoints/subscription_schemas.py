@@ -71,6 +71,12 @@ class SubscriptionOut(Out):
     last_change: LastChangeOut | None
 
 
+def partner_state(subscription: Any) -> dict[str, Any]:
+    """The partner's part of subscriptions.state (shared.events.state): the subscription
+    as GET /v1/customers/{cid}/subscriptions/{sid} shows it."""
+    return SubscriptionOut.model_validate(subscription).model_dump(mode="json", by_alias=True)
+
+
 class SubscriptionPatchIn(CamelModel):
     """Any of these; a field not sent is left as it is, `partnerId: null` clears the
     indirect reseller. JSON types are strict and unknown fields refused (a misspelt

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from services.provisioning.domain.model import SaasSubscription
 from services.provisioning.domain.operations import Operation
@@ -68,6 +69,12 @@ def subscription_body(sub: SaasSubscription) -> Subscription:
         auto_renew=sub.auto_renew,
         created=sub.created,
     )
+
+
+def publisher_state(sub: SaasSubscription) -> dict[str, Any]:
+    """The publisher's part of subscriptions.state (shared.events.state): the
+    subscription as GET /api/saas/subscriptions/{id} shows it."""
+    return subscription_body(sub).model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 def resolved(sub: SaasSubscription) -> ResolvedSubscription:

@@ -45,7 +45,8 @@ async def test_unreachable_broker_live_not_ready_checkout_accepted_then_publishe
                 assert ready.json()["brokerConnected"] is False
 
                 sid = await checkout(http)
-                assert await runtime.store.pending_outbox() == 1
+                # The purchase event and the subscription's state (subscriptions.state).
+                assert await runtime.store.pending_outbox() == 2
                 assert (await http.get("/readyz")).status_code == 503  # still no broker
 
                 bootstrap = later.enter_context(broker_on(port))

@@ -12,7 +12,7 @@ import httpx
 from services.ordering.bootstrap import build_app
 from shared.catalog import load_catalog
 from shared.clock import FixedClock
-from shared.events.topics import ORDERING_SUBSCRIPTIONS
+from shared.events.topics import ORDERING_SUBSCRIPTIONS, SUBSCRIPTIONS_STATE
 from shared.store.memory import MemoryStore
 from tests.unit.ordering.helpers import (
     NOW,
@@ -140,10 +140,14 @@ async def test_purchase_events_go_to_the_ordering_topic_keyed_by_subscription(
     order = await checked_out_order(client, cid, line(), line(quantity=2))
 
     claimed = await store.claim_outbox("probe", 100, NOW, NOW)
+    events, states = claimed[:2], claimed[2:]  # the events first, then the new states
 
-    assert [c.message.topic for c in claimed] == [ORDERING_SUBSCRIPTIONS] * 2
-    assert [c.message.key for c in claimed] == [li["subscriptionId"] for li in order["lineItems"]]
-    assert all(c.message.headers["ce-type"] == "SubscriptionPurchased" for c in claimed)
+    sids = [li["subscriptionId"] for li in order["lineItems"]]
+    assert [c.message.topic for c in events] == [ORDERING_SUBSCRIPTIONS] * 2
+    assert [c.message.key for c in events] == sids
+    assert all(c.message.headers["ce-type"] == "SubscriptionPurchased" for c in events)
+    assert [c.message.topic for c in states] == [SUBSCRIPTIONS_STATE] * 2
+    assert [c.message.key for c in states] == [f"{sid}/partner" for sid in sids]
 
 
 async def test_checkout_twice_is_a_conflict_and_emits_nothing_more(

@@ -1,6 +1,6 @@
 """Checkout through the message bus: the cart's new status, the order, its
-subscriptions and one SubscriptionPurchased outbox row per line are one commit; a
-checkout that fails leaves neither state nor outbox rows."""
+subscriptions, one SubscriptionPurchased outbox row and one partner-state row per line
+are one commit; a checkout that fails leaves neither state nor outbox rows."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from services.ordering.domain.model import Cart, Customer
 from shared.catalog import load_catalog
 from shared.clock import FixedClock
 from shared.errors import Conflict
-from shared.events.topics import ORDERING_SUBSCRIPTIONS
+from shared.events.topics import ORDERING_SUBSCRIPTIONS, SUBSCRIPTIONS_STATE
 from shared.service_layer import MessageBus
 from shared.store.memory import MemoryStore
 from shared.store.port import Transaction
@@ -70,15 +70,19 @@ async def test_checkout_commits_order_subscriptions_and_a_purchase_row_per_line_
 
     order = await bus.handle(Checkout("partner-a", "alice", customer.id, cart.id))
 
-    assert commits == [0, 0, len(LINES)]  # one more commit, and it carried every row
+    # One more commit, carrying every row: a purchase event and a partner state per line.
+    assert commits == [0, 0, 2 * len(LINES)]
     after = await state(store)
     subscription_ids = [line.subscription_id for line in order.line_items]
     assert [o["id"] for o in after["orders"]] == [order.id]
     assert [s["id"] for s in after["subscriptions"]] == subscription_ids
     assert [(c["status"], c["order_id"]) for c in after["carts"]] == [("ordered", order.id)]
     claimed = await store.claim_outbox("probe", 100, NOW, NOW)
-    assert [c.message.key for c in claimed] == subscription_ids
-    assert {c.message.topic for c in claimed} == {ORDERING_SUBSCRIPTIONS}
+    purchases = [c.message for c in claimed if c.message.topic == ORDERING_SUBSCRIPTIONS]
+    states = [c.message for c in claimed if c.message.topic == SUBSCRIPTIONS_STATE]
+    assert [m.key for m in purchases] == subscription_ids
+    assert [m.key for m in states] == [f"{s}/partner" for s in subscription_ids]
+    assert len(purchases) + len(states) == len(claimed)
     events = await emitted(store)
     assert [(e.data.order_id, e.data.line_item_number) for e in events] == [
         (order.id, n) for n in range(len(LINES))
@@ -97,7 +101,7 @@ async def test_a_second_checkout_is_a_conflict_that_writes_nothing(
 
     assert len(commits) == committed
     assert await state(store) == before
-    assert await store.pending_outbox() == len(LINES)
+    assert await store.pending_outbox() == 2 * len(LINES)  # events and states
 
 
 async def test_a_checkout_failing_on_its_last_line_leaves_no_trace(

@@ -24,6 +24,7 @@ from shared.events.envelope import Event
 from shared.events.ordering import SubscriptionPurchased, SubscriptionPurchasedData
 from shared.events.provisioning import ActivationCompleted, ActivationLinkIssued, LicensesAssigned
 from shared.events.registry import EventRegistry
+from shared.events.topics import SUBSCRIPTIONS_STATE
 from shared.http.auth import mint_token
 from shared.store.memory import MemoryStore
 
@@ -166,12 +167,14 @@ def token_of(link: str) -> str:
 
 
 async def drain(store: MemoryStore) -> list[Event]:
-    """Events emitted since the previous drain (claims and marks them sent)."""
+    """Events emitted since the previous drain (claims and marks them sent), without
+    the subscription's state records."""
     now = datetime.now(UTC)
     token = uuid.uuid4().hex
     claimed = await store.claim_outbox(token, 10_000, now + timedelta(hours=1), now)
     await store.mark_sent(token, [c.seq for c in claimed])
-    return [_REGISTRY.decode(c.message.payload) for c in claimed]
+    events = (c.message for c in claimed if c.message.topic != SUBSCRIPTIONS_STATE)
+    return [_REGISTRY.decode(message.payload) for message in events]
 
 
 @dataclass
