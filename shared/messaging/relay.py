@@ -15,6 +15,15 @@ a writer that batches whatever finished meanwhile: one slow key does not hold ba
 marking of the others. A key whose publish fails or times out stops there; that row and
 its later ones are given back at the end of the batch and published, in order, by the
 next round (a timed-out publish may still land: the inbox skips the second copy).
+
+Batches overlap: while one waits for the broker's acknowledgements and for its rows to
+be marked sent, the next one is claimed and published (up to `batches_in_flight`). A
+claim never takes a row whose key has an earlier unsent row under lease (every store
+holds it back, `Store.claim_outbox`), so a key's later rows wait for its earlier ones
+to be marked sent, and its order holds across batches as within one. Measured with
+`make bench`: before, rows committed while a batch waited for its acknowledgements and
+its mark-sent write (which queues behind the handlers' transactions for the store's one
+writer) waited for all of that before being claimed.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 import structlog
 from tenacity import AsyncRetrying, RetryCallState, wait_exponential
@@ -57,6 +67,7 @@ class OutboxRelay:
         # One row's publish; below the lease, so a hung one ends while the rows are ours.
         publish_timeout: timedelta = timedelta(seconds=5),
         idle_poll_seconds: float = 0.5,
+        batches_in_flight: int = 4,
     ) -> None:
         if publish_timeout >= lease:
             raise ValueError(f"publish timeout {publish_timeout} must be below the lease {lease}")
@@ -67,6 +78,7 @@ class OutboxRelay:
         self._lease = lease
         self._publish_timeout = publish_timeout.total_seconds()
         self._idle_poll = idle_poll_seconds
+        self._batches_in_flight = batches_in_flight
         self._token = uuid.uuid4().hex
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -74,19 +86,57 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish everything claimable now; returns how many rows were sent. Raises the
-        first publish failure of a batch once the batch's other keys are done."""
+        first publish failure once the batches in flight are done (no new batch is
+        claimed after a failure)."""
         sent = 0
-        while True:
-            now = self._clock.system_now()
-            # The last moment a publish may start and still end (or time out) in the lease.
-            loop = asyncio.get_running_loop()
-            last_start = loop.time() + self._lease.total_seconds() - self._publish_timeout
-            claimed = await self._store.claim_outbox(
-                self._token, self._batch_size, now + self._lease, now
-            )
-            if not claimed:
-                return sent
-            sent += await self._publish_claimed(claimed, last_start)
+        failure: BaseException | None = None
+        batches: set[asyncio.Task[int]] = set()
+        loop = asyncio.get_running_loop()
+        claim = True  # at first, after a full batch, a commit, or a batch that ended
+        try:
+            while True:
+                room = failure is None and len(batches) < self._batches_in_flight
+                if room and (claim or self._wake.is_set()):
+                    now = self._clock.system_now()
+                    # The last moment a publish may start and still end (or time out) in
+                    # the lease.
+                    last_start = loop.time() + self._lease.total_seconds() - self._publish_timeout
+                    self._wake.clear()  # a commit from now on is seen by the next claim
+                    claimed = await self._store.claim_outbox(
+                        self._token, self._batch_size, now + self._lease, now
+                    )
+                    # A short batch took all there was: claim again only when told to.
+                    claim = len(claimed) == self._batch_size
+                    if claimed:
+                        batches.add(asyncio.create_task(self._publish_claimed(claimed, last_start)))
+                        continue
+                if not batches:
+                    break
+                # Until a batch ends (its rows sent may free later rows of their keys)
+                # or, while there is room for a batch, a commit adds rows.
+                waits: set[asyncio.Future[Any]] = set(batches)
+                woken = None
+                if room:
+                    woken = asyncio.ensure_future(self._wake.wait())
+                    waits.add(woken)
+                try:
+                    done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    if woken is not None:
+                        woken.cancel()
+                for batch in done & batches:
+                    batches.discard(batch)
+                    claim = True
+                    if batch.exception() is not None:
+                        failure = failure or batch.exception()
+                    else:
+                        sent += batch.result()
+        finally:
+            for batch in batches:  # cancelled (the relay stops): their leases run out
+                batch.cancel()
+        if failure is not None:
+            raise failure
+        return sent
 
     async def _publish_claimed(self, claimed: list[ClaimedMessage], last_start: float) -> int:
         """One task per key, each in commit order: a key's events stay ordered while
@@ -102,7 +152,8 @@ class OutboxRelay:
                 if loop.time() > last_start:
                     return  # out of lease: the rest goes back, for the next round
                 try:
-                    await asyncio.wait_for(self._publish(row.message), self._publish_timeout)
+                    async with asyncio.timeout(self._publish_timeout):
+                        await self._publish(row.message)
                 except TimeoutError:
                     raise PublishTimedOut(
                         f"no acknowledgement of outbox row {row.seq} (topic "
@@ -135,7 +186,8 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         while True:
-            self._wake.clear()  # before publishing, so a commit meanwhile is not missed
+            # publish_pending clears the wake before each claim: a commit after the last
+            # claim leaves it set, and the wait below returns at once.
             # Broker down: the rows stay claimed-then-released; retry until it is back.
             # A fresh policy each round, so the backoff restarts at 0.1 s after a success.
             async for attempt in AsyncRetrying(

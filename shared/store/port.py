@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -96,6 +96,19 @@ class UniqueIndex:
             is_json = isinstance(value, dict | list)
             found.append(json.dumps(value, separators=(",", ":")) if is_json else value)
         return tuple(found)
+
+
+class QueryShape(Protocol):
+    """A filter a service's repositories send: equality on top-level `fields` of the
+    documents of `collection`, in insertion order. A store given these at construction
+    serves each from an index (`shared/store/mongodb_indexes.py` lists every service's;
+    `mongodb_layout.QueryIndex` is one)."""
+
+    @property
+    def collection(self) -> str: ...
+
+    @property
+    def fields(self) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)

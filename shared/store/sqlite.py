@@ -5,11 +5,21 @@ transaction (and every outbox call) holds the store's `WriterLock` for its whole
 and runs in `BEGIN IMMEDIATE` ... `COMMIT`/`ROLLBACK`, so concurrent transactions in
 one process queue up instead of failing with SQLITE_BUSY, and nothing reads another
 transaction's uncommitted rows through the shared connection. `busy_timeout` covers
-other processes opening the same file. Queries (`read_only()`) use a second,
-query-only connection. `open()` brings the schema to the latest version
-(`sqlite_schema`). Rows are stamped with the clock's machinery time (`system_now`).
-Declared unique indexes (`ensure_indexes`) are partial expression indexes on the
-documents table: SQLite itself refuses a second document with the same values.
+other processes opening the same file. Queries (`read_only()`) use a small pool of
+query-only connections beside it (WAL: each reads the last committed state while the
+writer works). `open()` brings the schema to the latest version (`sqlite_schema`) and
+creates the query indexes the service declares (`QueryShape`, see
+`shared/store/mongodb_indexes.py`): partial expression indexes `(fields..., seq)` per
+collection, so a filtered page is one index range, not a walk of the collection. Rows
+are stamped with the clock's machinery time (`system_now`). Declared unique indexes
+(`ensure_indexes`) are partial expression indexes too: SQLite itself refuses a second
+document with the same values. The hourly purge deletes in small batches by age, each
+its own short transaction, so event handling never waits long behind it.
+
+Tuned for one writer: WAL, `synchronous = NORMAL` (a commit is durable against a crash
+of the process, and of the machine up to the last checkpoint), and each connection's
+statement cache holds every statement the store sends (they are few and fixed texts,
+so each is prepared once per connection).
 """
 
 from __future__ import annotations
@@ -20,57 +30,137 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
+import structlog
 
 from shared.clock import Clock
 from shared.store.port import (
     ClaimedMessage,
     OutboxMessage,
+    QueryShape,
     Store,
     Transaction,
     UniqueIndex,
 )
 from shared.store.sqlite_schema import SchemaTooNew, ensure_unique_index, migrate
-from shared.store.sqlite_sql import _iso, _rollback_quietly, _run
+from shared.store.sqlite_sql import (
+    PURGE_INBOX_BATCH,
+    PURGE_OUTBOX_BATCH,
+    _iso,
+    _rollback_quietly,
+    _run,
+    query_index_name,
+    query_index_sql,
+)
 from shared.store.sqlite_transactions import _SqliteReadTransaction, _SqliteTransaction
 from shared.store.writer_lock import WriterLock
 
+log = structlog.get_logger(__name__)
+
 BUSY_TIMEOUT_MS = 5_000
+READERS = 2  # query connections: a slow read does not hold up the others
+STATEMENT_CACHE = 256  # prepared statements kept per connection (Python's default: 128)
+PURGE_BATCH_ROWS = 500  # rows per purge transaction: a few ms of the single writer
 
 
 class SqliteStore(Store):
-    def __init__(self, path: str | Path, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        clock: Clock | None = None,
+        query_indexes: Iterable[QueryShape] = (),
+        readers: int = READERS,
+    ) -> None:
+        if readers < 1:
+            raise ValueError(f"a store needs at least one reader, got {readers}")
         self._path = Path(path)
         self.clock = clock or Clock()  # stamps rows with machinery time (system_now)
         self._conn: aiosqlite.Connection | None = None
         self._writer = WriterLock()
-        self._reader: aiosqlite.Connection | None = None
-        self._reader_lock = asyncio.Lock()
+        self._reader_count = readers
+        self._readers: list[aiosqlite.Connection] = []  # all of them, for close()
+        self._idle_readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._indexes: set[UniqueIndex] = set()  # ensured on this connection's file
+        self._query_shapes = {
+            (shape.collection, tuple(shape.fields)): query_index_sql(
+                shape.collection, tuple(shape.fields)
+            )
+            for shape in query_indexes
+        }
+        self._unindexed_seen: set[tuple[str, frozenset[str]]] = set()
 
     async def open(self) -> None:
         if self._conn is not None:
             return
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(self._path, isolation_level=None)
+        conn = await self._connect()
         try:
-            await _run(conn, f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await _run(conn, "PRAGMA journal_mode = WAL")
             await _run(conn, "PRAGMA synchronous = NORMAL")
             await migrate(conn)
+            await self._create_query_indexes(conn)
         except BaseException as error:
             await conn.close()
             if isinstance(error, SchemaTooNew):
                 raise SchemaTooNew(f"{self._path}: {error}") from None
             raise
         self._conn = conn
-        # A second connection for queries: in WAL mode it reads the last committed state
-        # while the writer works, so GETs do not queue behind event handling.
-        reader = await aiosqlite.connect(self._path, isolation_level=None)
-        await _run(reader, f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await _run(reader, "PRAGMA query_only = ON")
-        self._reader = reader
+        # Connections for queries: in WAL mode each reads the last committed state while
+        # the writer works, so GETs do not queue behind event handling.
+        try:
+            for _ in range(self._reader_count):
+                reader = await self._connect(query_only=True)
+                self._readers.append(reader)
+                self._idle_readers.put_nowait(reader)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _connect(self, *, query_only: bool = False) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(
+            self._path, isolation_level=None, cached_statements=STATEMENT_CACHE
+        )
+        try:
+            await _run(conn, f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if query_only:
+                await _run(conn, "PRAGMA query_only = ON")
+        except BaseException:
+            await conn.close()
+            raise
+        return conn
+
+    async def _create_query_indexes(self, conn: aiosqlite.Connection) -> None:
+        """Each declared query index, unless it exists (a current file costs one look at
+        the schema). Building one over a large collection takes a while, once, at the
+        first open after it was declared. An index of that name over anything else is
+        refused, never silently kept."""
+        if not self._query_shapes:
+            return
+        rows = await conn.execute_fetchall(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+        )
+        existing = {str(name): sql for name, sql in rows}
+        missing = []
+        for (collection, fields), sql in self._query_shapes.items():
+            name = query_index_name(collection, fields)
+            if name not in existing:
+                missing.append(sql.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
+            elif existing[name] != sql:
+                raise ValueError(f"index {name} exists as {existing[name]}, not as {sql}")
+        if not missing:
+            return
+        await _run(conn, "BEGIN IMMEDIATE")
+        try:
+            for sql in missing:
+                await _run(conn, sql)
+            await _run(conn, "COMMIT")
+        except BaseException:
+            await _rollback_quietly(conn)
+            raise
+        log.info("store_query_indexes_created", count=len(missing))
 
     async def close(self) -> None:
         if self._conn is None:
@@ -79,10 +169,11 @@ class SqliteStore(Store):
             conn, self._conn = self._conn, None
             if conn is not None:
                 await conn.close()
-        async with self._reader_lock:
-            reader, self._reader = self._reader, None
-            if reader is not None:
-                await reader.close()
+        readers, self._readers = self._readers, []
+        for _ in readers:  # each back from the query using it
+            await self._idle_readers.get()
+        for reader in readers:
+            await reader.close()
 
     def _connection(self) -> aiosqlite.Connection:
         if self._conn is None:
@@ -134,16 +225,31 @@ class SqliteStore(Store):
         return _SqliteReadTransaction(self)
 
     async def _begin_read(self) -> aiosqlite.Connection:
-        """Take the reader and open a read transaction (one consistent snapshot)."""
-        await self._reader_lock.acquire()
+        """Take an idle reader and open a read transaction (one consistent snapshot)."""
+        if not self._readers:
+            raise RuntimeError("SqliteStore is not open")
+        reader = await self._idle_readers.get()
         try:
-            if self._reader is None:
-                raise RuntimeError("SqliteStore is not open")
-            await _run(self._reader, "BEGIN")
+            await _run(reader, "BEGIN")
         except BaseException:
-            self._reader_lock.release()
+            await _rollback_quietly(reader)  # the BEGIN may still run if we were cancelled
+            self._idle_readers.put_nowait(reader)
             raise
-        return self._reader
+        return reader
+
+    def _end_read(self, reader: aiosqlite.Connection) -> None:
+        self._idle_readers.put_nowait(reader)
+
+    def note_query(self, collection: str, equals: dict[str, Any]) -> None:
+        """Log, once, a filter no declared query index serves: it walks the collection."""
+        if not self._query_shapes or not equals:
+            return  # nothing declared (a test or a tool), or the collection in order
+        shape = frozenset(equals)
+        if any(c == collection and set(f) == shape for c, f in self._query_shapes):
+            return
+        if (collection, shape) not in self._unindexed_seen:
+            self._unindexed_seen.add((collection, shape))
+            log.warning("sqlite_query_not_indexed", collection=collection, fields=sorted(shape))
 
     async def claim_outbox(
         self, lease_token: str, limit: int, lease_until: datetime, now: datetime
@@ -194,11 +300,20 @@ class SqliteStore(Store):
             )
 
     async def purge(self, older_than: datetime) -> int:
+        """In batches of `PURGE_BATCH_ROWS`, oldest first, each its own transaction: the
+        writer is free between them, so a handler waits for one batch at most, never for
+        the whole purge. A purge cut short keeps what it removed; the next one goes on."""
         cutoff = _iso(older_than)
-        async with self._transaction() as conn:
-            sent = await _run(conn, "DELETE FROM outbox WHERE sent_at < ?", (cutoff,))
-            seen = await _run(conn, "DELETE FROM inbox WHERE recorded_at < ?", (cutoff,))
-        return sent + seen
+        removed = 0
+        for batch in (PURGE_OUTBOX_BATCH, PURGE_INBOX_BATCH):
+            while True:
+                async with self._transaction() as conn:
+                    deleted = await _run(conn, batch, (cutoff, PURGE_BATCH_ROWS))
+                removed += deleted
+                if deleted < PURGE_BATCH_ROWS:
+                    break
+                await asyncio.sleep(0)  # a writer queued meanwhile goes first
+        return removed
 
     async def requeue_sent_since(self, since: datetime) -> int:
         async with self._transaction() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from contextlib import suppress
 from datetime import UTC, datetime
@@ -21,32 +22,101 @@ def _iso(moment: datetime) -> str:
     return utc.isoformat(timespec="microseconds")
 
 
+_FIELD_NAME = re.compile(r"[A-Za-z0-9_]+")
+
+
+def field_path(name: str) -> str:
+    """The JSON path of a top-level field as SQL text: `'$."status"'`. Written into the
+    statement, not bound: an expression index is used only for the very same expression."""
+    return "'$.\"" + name.replace("'", "''") + "\"'"
+
+
 def _where_equals(equals: dict[str, Any]) -> tuple[str, list[Any]]:
-    """SQL for `find`: JSON types must match too (True is not 1; None is null or missing)."""
+    """SQL for `find`: JSON types must match too (True is not 1; None is null or missing).
+
+    Each field is tested as `json_extract(data, <path>) = ?`, the expression of its query
+    index (`query_index_sql`), so the planner searches that index; `json_type` then
+    checks the type on the rows found. A name no index can have (not [A-Za-z0-9_]+)
+    keeps its path a bound parameter instead of SQL text."""
     clauses: list[str] = []
     params: list[Any] = []
     for name, wanted in equals.items():
         if '"' in name:
             raise ValueError(f"find cannot filter on a field named {name!r}")
-        path = f'$."{name}"'
-        if wanted is None:
-            clauses.append("json_extract(data, ?) IS NULL")
-            params.append(path)
-        elif isinstance(wanted, bool):
-            clauses.append("json_type(data, ?) = ?")
-            params += [path, "true" if wanted else "false"]
+        literal = _FIELD_NAME.fullmatch(name) is not None
+        path = field_path(name) if literal else "?"
+        at: list[Any] = [] if literal else [f'$."{name}"']  # the bound path, per use
+        value, kind = f"json_extract(data, {path})", f"json_type(data, {path})"
+        if wanted is None:  # `IS ?`, not `IS NULL`: the planner searches the index for it
+            clauses.append(f"{value} IS ?")
+            params += [*at, None]
+        elif isinstance(wanted, bool):  # json_extract gives 1 or 0; json_type tells true
+            clauses.append(f"{value} = ? AND {kind} = ?")
+            params += [*at, int(wanted), *at, "true" if wanted else "false"]
         elif isinstance(wanted, int | float):
-            clauses.append(
-                "json_type(data, ?) IN ('integer', 'real') AND json_extract(data, ?) = ?"
-            )
-            params += [path, path, wanted]
+            clauses.append(f"{value} = ? AND {kind} IN ('integer', 'real')")
+            params += [*at, wanted, *at]
         elif isinstance(wanted, str):
-            clauses.append("json_type(data, ?) = 'text' AND json_extract(data, ?) = ?")
-            params += [path, path, wanted]
+            clauses.append(f"{value} = ? AND {kind} = 'text'")
+            params += [*at, wanted, *at]
         else:
-            kind = type(wanted).__name__
-            raise TypeError(f"find compares str, int, float, bool or None, got {kind}")
+            kind_name = type(wanted).__name__
+            raise TypeError(f"find compares str, int, float, bool or None, got {kind_name}")
     return "".join(f" AND {clause}" for clause in clauses), params
+
+
+def find_sql(
+    equals: dict[str, Any], after: int | None, *, descending: bool, limit: int | None
+) -> tuple[str, list[Any]]:
+    """`find` (limit None) and `find_page` of one collection; the collection is the first
+    parameter, left for the caller. The order, and a page's range, come from the same
+    index as the filter: a query index `(fields..., seq)`, or `documents_by_seq`."""
+    where, params = _where_equals(equals)
+    if after is not None:
+        where = (" AND seq < ?" if descending else " AND seq > ?") + where
+        params = [after, *params]
+    sql = (
+        f"SELECT seq, data FROM documents WHERE collection = ?{where}"
+        f" ORDER BY seq {'DESC' if descending else 'ASC'}"
+    )
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return sql, params
+
+
+# --- query indexes: one per filter a service sends (QueryShape) -----------------------
+
+
+def query_index_name(collection: str, fields: tuple[str, ...]) -> str:
+    return f"{collection}__by_{'_'.join((*fields, 'seq'))}"
+
+
+def query_index_sql(collection: str, fields: tuple[str, ...]) -> str:
+    """`(json_extract(data, <field>)..., seq)` over the collection's rows only: equality
+    on the fields, then insertion order, so a page is a range of it and never sorted.
+    Names are [A-Za-z0-9_]+ (checked here), so none can inject SQL. The text is the one
+    SQLite keeps in `sqlite_master.sql`, to tell an existing index from another."""
+    for part in (collection, *fields):
+        if not _FIELD_NAME.fullmatch(part):
+            raise ValueError(f"a query index's collection and fields are [A-Za-z0-9_]+: {part!r}")
+    expressions = "".join(f"json_extract(data, {field_path(name)}), " for name in fields)
+    return (
+        f'CREATE INDEX "{query_index_name(collection, fields)}"'
+        f" ON documents ({expressions}seq) WHERE collection = '{collection}'"
+    )
+
+
+# --- the purge: small batches, each its own short write transaction ------------------------
+
+PURGE_OUTBOX_BATCH = (
+    "DELETE FROM outbox WHERE seq IN"
+    " (SELECT seq FROM outbox WHERE sent_at < ? ORDER BY sent_at LIMIT ?)"
+)  # `outbox_sent_by_age`
+PURGE_INBOX_BATCH = (
+    "DELETE FROM inbox WHERE rowid IN"
+    " (SELECT rowid FROM inbox WHERE recorded_at < ? ORDER BY recorded_at LIMIT ?)"
+)  # `inbox_by_age`
 
 
 async def _run(conn: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()) -> int:

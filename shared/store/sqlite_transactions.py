@@ -23,7 +23,7 @@ from shared.store.sqlite_sql import (
     _iso,
     _rollback_quietly,
     _run,
-    _where_equals,
+    find_sql,
 )
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ class _SqliteTransaction(Transaction):
     async def _begin(self) -> aiosqlite.Connection:
         return await self._store._begin()  # takes the writer lock
 
-    def _release(self) -> None:
+    def _release(self, conn: aiosqlite.Connection) -> None:
         self._store._writer.release()
 
     def collection(self, name: str) -> Collection:
@@ -118,8 +118,8 @@ class _SqliteTransaction(Transaction):
         self._finished = True
         self._outbox = []
         if self._conn is not None:
-            self._conn = None
-            self._release()
+            conn, self._conn = self._conn, None
+            self._release(conn)
 
 
 class _SqliteReadTransaction(_SqliteTransaction):
@@ -127,10 +127,10 @@ class _SqliteReadTransaction(_SqliteTransaction):
     connection itself refuses writes (`PRAGMA query_only`)."""
 
     async def _begin(self) -> aiosqlite.Connection:
-        return await self._store._begin_read()  # takes the reader lock
+        return await self._store._begin_read()  # takes an idle reader
 
-    def _release(self) -> None:
-        self._store._reader_lock.release()
+    def _release(self, conn: aiosqlite.Connection) -> None:
+        self._store._end_read(conn)
 
     def add_outbox(self, message: OutboxMessage) -> None:
         raise RuntimeError("a read-only transaction cannot emit events")
@@ -174,33 +174,21 @@ class _SqliteCollection(Collection):
             raise DuplicateKey(f"{self._name}/{key}") from error
 
     async def find(self, **equals: Any) -> list[Document]:
-        where, params = _where_equals(equals)
+        sql, params = find_sql(equals, None, descending=False, limit=None)
+        self._uow._store.note_query(self._name, equals)
         conn = await self._uow._connection()
-        rows = await conn.execute_fetchall(
-            f"SELECT data FROM documents WHERE collection = ?{where} ORDER BY seq",
-            (self._name, *params),
-        )
-        return [json.loads(row[0]) for row in rows]
+        rows = await conn.execute_fetchall(sql, (self._name, *params))
+        return [json.loads(data) for _, data in rows]
 
     async def find_page(
         self, limit: int, after: int | None = None, *, descending: bool = False, **equals: Any
     ) -> tuple[list[Document], int | None]:
         check_page_limit(limit)
-        where, params = _where_equals(equals)
-        # (collection, seq) is the index `documents_by_seq`: the range and the order both
-        # come from it; the JSON filters are checked on the rows it walks.
-        if after is not None:
-            where = (" AND seq < ?" if descending else " AND seq > ?") + where
-            params = [after, *params]
-        order = "DESC" if descending else "ASC"
+        # One more than asked: whether another page follows, without a count.
+        sql, params = find_sql(equals, after, descending=descending, limit=limit + 1)
+        self._uow._store.note_query(self._name, equals)
         conn = await self._uow._connection()
-        rows = list(
-            await conn.execute_fetchall(
-                f"SELECT seq, data FROM documents WHERE collection = ?{where}"
-                f" ORDER BY seq {order} LIMIT ?",
-                (self._name, *params, limit + 1),
-            )
-        )
+        rows = list(await conn.execute_fetchall(sql, (self._name, *params)))
         page = rows[:limit]
         cursor = int(page[-1][0]) if len(rows) > limit else None
         return [json.loads(data) for _, data in page], cursor

@@ -21,6 +21,7 @@ import pytest
 from shared.clock import Clock, FixedClock
 from shared.store.memory import MemoryStore
 from shared.store.mongodb import MongoStore
+from shared.store.mongodb_layout import QueryIndex
 from shared.store.port import Store
 from shared.store.sqlite import SqliteStore
 from tests.support.mongodb_servers import (
@@ -30,6 +31,23 @@ from tests.support.mongodb_servers import (
 )
 
 CLOCK_START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)  # far from the real time on purpose
+
+# "sqlite-indexed": the SQLite store with a query index for each filter the contract tests
+# send, so the indexed statements must answer exactly as the walk of a collection does.
+# A test sending a filter missing here fails (`store._unindexed_seen`).
+CONTRACT_QUERY_SHAPES = tuple(
+    QueryIndex(collection, fields)
+    for collection, fields in [
+        ("c", ("v",)),
+        ("flags", ("f",)),
+        ("items", ("kind",)),
+        ("q", ("v",)),
+        ("subs", ("end",)),
+        ("subs", ("seats",)),
+        ("subs", ("partner", "status", "seats")),
+        ("things", ("n",)),
+    ]
+)
 MONGODB_KINDS = {"mongodb": "nx_27017_url", "mongodb-replset": "mongodb_replset_url"}
 
 
@@ -60,7 +78,10 @@ def make_store(kind: str, tmp_path: Path, clock: Clock, url: str | None = None) 
         assert url is not None
         return MongoStore(url, f"contract_{uuid.uuid4().hex[:16]}", clock=clock)
     # A missing parent directory on purpose: open() must create it.
-    return SqliteStore(tmp_path / "data" / "store.sqlite3", clock=clock)
+    path = tmp_path / "data" / "store.sqlite3"
+    if kind == "sqlite-indexed":
+        return SqliteStore(path, clock=clock, query_indexes=CONTRACT_QUERY_SHAPES)
+    return SqliteStore(path, clock=clock)
 
 
 @pytest.fixture
@@ -68,7 +89,7 @@ def clock() -> FixedClock:
     return FixedClock(CLOCK_START)
 
 
-@pytest.fixture(params=["memory", "sqlite", "mongodb", "mongodb-replset"])
+@pytest.fixture(params=["memory", "sqlite", "sqlite-indexed", "mongodb", "mongodb-replset"])
 async def store(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FixedClock
 ) -> AsyncIterator[Store]:
@@ -82,3 +103,7 @@ async def store(
         if isinstance(adapter, MongoStore):
             await adapter.client.drop_database(adapter.db.name)
         await adapter.close()
+    if kind == "sqlite-indexed":
+        assert isinstance(adapter, SqliteStore)
+        unindexed = sorted((c, sorted(f)) for c, f in adapter._unindexed_seen)
+        assert not unindexed, f"add to CONTRACT_QUERY_SHAPES: {unindexed}"

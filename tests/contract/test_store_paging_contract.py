@@ -161,9 +161,8 @@ async def test_sqlite_pages_through_the_collection_and_seq_index(
     await store.open()
     try:
         statements: list[str] = []
-        for conn in {store._connection(), store._reader}:
-            if conn is not None:
-                await conn.set_trace_callback(statements.append)
+        for conn in {store._connection(), *store._readers}:
+            await conn.set_trace_callback(statements.append)
         async with store.read_only() as uow:
             await uow.collection("items").find_page(3, 5, descending=descending, kind="odd")
         [select] = [s for s in statements if s.startswith("SELECT") and "LIMIT" in s]
