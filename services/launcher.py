@@ -1,5 +1,5 @@
-"""`make run`: the embedded broker (unless KAFKA_BOOTSTRAP_SERVERS is set) and the
-three services as local processes under honcho; Ctrl-C stops them all.
+"""`make run`: the embedded broker (unless KAFKA_BOOTSTRAP_SERVERS is set), the
+three services and the dashboard as local processes under honcho; Ctrl-C stops them all.
 
 The end-to-end tests start exactly this, with ports and data dir in the environment.
 Each service's settings are read here the way its own process will read them (its
@@ -19,6 +19,7 @@ from honcho.manager import Manager
 from honcho.printer import Printer
 
 from services.billing.settings import BillingSettings
+from services.dashboard.settings import DashboardSettings
 from services.ordering.settings import OrderingSettings
 from services.provisioning.settings import ProvisioningSettings
 from shared.catalog import load_catalog
@@ -32,27 +33,41 @@ DEV_PARTNER = {"sub": "dev-admin", "partnerId": "dev-partner", "roles": ["Global
 
 @dataclass(frozen=True)
 class SystemSettings:
-    """The three services' settings, from one environment."""
+    """The three services' and the dashboard's settings, from one environment."""
 
     ordering: OrderingSettings
     provisioning: ProvisioningSettings
     billing: BillingSettings
+    dashboard: DashboardSettings
 
     @classmethod
     def load(cls) -> SystemSettings:
         """As each entry point does: a refused configuration exits with one line."""
-        return cls(OrderingSettings.load(), ProvisioningSettings.load(), BillingSettings.load())
+        return cls(
+            OrderingSettings.load(),
+            ProvisioningSettings.load(),
+            BillingSettings.load(),
+            DashboardSettings.load(),
+        )
 
     @classmethod
     def of(cls, **values: Any) -> SystemSettings:
         """The environment plus these values (tests)."""
         return cls(
-            OrderingSettings(**values), ProvisioningSettings(**values), BillingSettings(**values)
+            OrderingSettings(**values),
+            ProvisioningSettings(**values),
+            BillingSettings(**values),
+            DashboardSettings(**values),
         )
 
     @property
     def services(self) -> tuple[ServiceSettings, ...]:
         return (self.ordering, self.provisioning, self.billing)
+
+    @property
+    def processes(self) -> tuple[ServiceSettings, ...]:
+        """What the launcher runs besides the broker: the services, then the dashboard."""
+        return (*self.services, self.dashboard)
 
     @property
     def common(self) -> ServiceSettings:
@@ -78,6 +93,7 @@ def banner(settings: SystemSettings, bootstrap: str, embedded: bool) -> str:
         f"  ordering      http://{host}:{ordering}/v1   (partner API, docs at /docs)",
         f"  provisioning  http://{host}:{provisioning}/api  (SaaS Fulfillment API v2)",
         f"  billing       http://{host}:{billing}/v1   (invoices)",
+        f"  dashboard     http://{host}:{settings.dashboard.port}/      (pipeline, live)",
         f"  data dir      {common.csp_data_dir.resolve()}",
     ]
     if common.uses_jwks:  # tokens come from the issuer: an HS256 one would be refused
@@ -122,7 +138,7 @@ def main() -> int:
         # For `python -m tools.replay_outbox --since-broker-start` after a broker restart.
         record_broker_start(settings.common.csp_data_dir, bootstrap)
         manager.add_process("broker", shlex.join(broker_command("127.0.0.1", broker_port)), env=env)
-    for service in settings.services:
+    for service in settings.processes:
         name = service.SERVICE
         # `exec`: honcho runs a command through a shell and signals its process group; the
         # service itself (not a shell killed by the same SIGTERM) then reports its exit code.

@@ -32,6 +32,7 @@ class System:
     ordering: str
     provisioning: str
     billing: str
+    dashboard: str
     secret: str
     log: Path
 
@@ -69,13 +70,15 @@ def launch_system(
     workdir: Path, **extra_env: str
 ) -> Iterator[tuple[System, subprocess.Popen[bytes]]]:
     """Run `python -m services.launcher` (what `make run` runs) on free ports."""
-    ports = {name: free_port() for name in ("broker", "ordering", "provisioning", "billing")}
+    names = ("broker", "ordering", "provisioning", "billing", "dashboard")
+    ports = {name: free_port() for name in names}
     env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
     env.update(
         CSP_BROKER_PORT=str(ports["broker"]),
         CSP_ORDERING_PORT=str(ports["ordering"]),
         CSP_PROVISIONING_PORT=str(ports["provisioning"]),
         CSP_BILLING_PORT=str(ports["billing"]),
+        CSP_DASHBOARD_PORT=str(ports["dashboard"]),
         CSP_DATA_DIR=str(workdir / "data"),
         CSP_JWT_SECRET=DEV_JWT_SECRET,
         **extra_env,
@@ -93,6 +96,7 @@ def launch_system(
         ordering=f"http://127.0.0.1:{ports['ordering']}",
         provisioning=f"http://127.0.0.1:{ports['provisioning']}",
         billing=f"http://127.0.0.1:{ports['billing']}",
+        dashboard=f"http://127.0.0.1:{ports['dashboard']}",
         secret=DEV_JWT_SECRET,
         log=log,
     )

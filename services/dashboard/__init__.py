@@ -1,0 +1,1 @@
+"""The operations dashboard: reads the topics live and shows the pipeline (docs/dashboard.md)."""

@@ -1,0 +1,245 @@
+"""The dashboard's HTTP app: the pages, the JSON behind each view, the live stream.
+
+Not the services' app factory (shared.http.app): that one is built around a store and
+an outbox relay, and the dashboard has neither. It shares their error shape, request
+limits, `GET /healthz` and `GET /metrics` (shared.observability); `GET /readyz` is 200
+once the topics were read to their end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import structlog
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.dashboard.auth import OperatorAuth
+from services.dashboard.groups import service_groups
+from services.dashboard.kafka import KafkaFeed
+from services.dashboard.overview import Feed, lag_of, overview
+from services.dashboard.settings import DashboardSettings
+from services.dashboard.topics import DEAD_LETTER_TOPICS
+from services.dashboard.view import PipelineView
+from shared.errors import NotFound, RuleBroken
+from shared.http.errors import clip, install_error_handlers
+from shared.http.limits import ID_CHARS, install_request_limits, path_id
+from shared.observability.http import install_observability
+
+log = structlog.get_logger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+# The page loads nothing but its own files; no inline script, no frame around it.
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        b"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+StuckAfter = Annotated[float | None, Query(alias="stuckAfterSeconds", gt=0, le=10_000_000)]
+SubscriptionId = Annotated[str, path_id("subscription", "subscriptionId", guid=False)]
+CorrelationId = Annotated[str, path_id("correlation", "correlationId", guid=False)]
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def build_app(
+    settings: DashboardSettings,
+    *,
+    view: PipelineView | None = None,
+    feed: Feed | None = None,
+    clock: Callable[[], int] = now_ms,
+) -> FastAPI:
+    """`view` and `feed` for tests; by default the topics of `settings`' broker."""
+    view = view if view is not None else PipelineView()
+    if feed is None:
+        feed = KafkaFeed(
+            settings.kafka_bootstrap_servers,
+            view,
+            service_groups(),
+            refresh_seconds=settings.csp_dashboard_refresh_seconds,
+            fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+        )
+    source: Feed = feed
+    refresh = settings.csp_dashboard_refresh_seconds
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await source.start()
+        log.info("dashboard_serving", port=settings.port)
+        try:
+            yield
+        finally:
+            await source.stop()
+            log.info("dashboard_stopped")
+
+    app = FastAPI(title="CSP pipeline dashboard", lifespan=lifespan)
+    app.state.view = view
+    install_error_handlers(app)
+    install_request_limits(app, settings.csp_max_body_bytes)
+
+    def stuck_after(value: float | None) -> float:
+        return value if value is not None else settings.csp_dashboard_stuck_seconds
+
+    # -- health --------------------------------------------------------------------------
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        status = source.status()
+        ready = bool(status.get("caughtUp"))
+        return JSONResponse(
+            {"status": "ready" if ready else "starting", **status},
+            status_code=200 if ready else 503,
+        )
+
+    # -- pages ---------------------------------------------------------------------------
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    @app.get("/subscriptions/{subscription_id}", include_in_schema=False)
+    async def subscription_page(subscription_id: SubscriptionId) -> FileResponse:
+        return FileResponse(STATIC / "timeline.html")
+
+    @app.get("/correlations/{correlation_id}", include_in_schema=False)
+    async def correlation_page(correlation_id: CorrelationId) -> FileResponse:
+        return FileResponse(STATIC / "timeline.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    # -- JSON ----------------------------------------------------------------------------
+
+    @app.get("/api/overview")
+    async def api_overview(stuck_after_seconds: StuckAfter = None) -> dict[str, Any]:
+        """Everything the main page shows (what the live stream sends each second)."""
+        return overview(view, source, clock(), stuck_after(stuck_after_seconds))
+
+    @app.get("/api/topics")
+    async def api_topics() -> dict[str, Any]:
+        """Per topic: events in total, in the last minute, per second, 10 s buckets."""
+        return {"topics": view.rates.snapshot(clock())}
+
+    @app.get("/api/lag")
+    async def api_lag() -> dict[str, Any]:
+        """Per consumer group: high watermark minus committed offset, per partition."""
+        return {"groups": lag_of(source)}
+
+    @app.get("/api/funnel")
+    async def api_funnel(stuck_after_seconds: StuckAfter = None) -> dict[str, Any]:
+        """Subscriptions per stage, and those in a stage longer than stuckAfterSeconds."""
+        return view.funnel.snapshot(clock(), stuck_after(stuck_after_seconds))
+
+    @app.get("/api/subscriptions/{subscription_id}/timeline")
+    async def api_timeline(subscription_id: SubscriptionId) -> dict[str, Any]:
+        """Every event of one subscription on every topic, as they happened."""
+        events = view.timeline(subscription_id)
+        if not events:
+            raise NotFound(
+                f"no events of subscription {clip(subscription_id)} seen", "subscriptionId"
+            )
+        return {"subscriptionId": subscription_id, "events": [e.to_wire() for e in events]}
+
+    @app.get("/api/subscriptions/{subscription_id}/state")
+    async def api_state(subscription_id: SubscriptionId) -> dict[str, Any]:
+        """The subscription's latest state per part, from the compacted state topic."""
+        parts = view.latest_state(subscription_id)
+        if not parts:
+            raise NotFound(
+                f"no state of subscription {clip(subscription_id)} seen", "subscriptionId"
+            )
+        return {"subscriptionId": subscription_id, "parts": parts}
+
+    @app.get("/api/correlations/{correlation_id}/timeline")
+    async def api_correlation(correlation_id: CorrelationId) -> dict[str, Any]:
+        """Every event carrying this correlation id (every subscription of one purchase)."""
+        events = view.correlation_timeline(correlation_id)
+        if not events:
+            raise NotFound(f"no events of correlation {clip(correlation_id)} seen", "correlationId")
+        subscriptions = list(dict.fromkeys(e.subject for e in events))
+        return {
+            "correlationId": correlation_id,
+            "subscriptionIds": subscriptions,
+            "events": [e.to_wire(with_subscription=True) for e in events],
+        }
+
+    @app.get("/api/dead-letters")
+    async def api_dead_letters(
+        topic: Annotated[str | None, Query(max_length=ID_CHARS * 2)] = None,
+        subscription_id: Annotated[
+            str | None, Query(alias="subscriptionId", max_length=ID_CHARS)
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> dict[str, Any]:
+        """Dead letters, newest first, with payload and error."""
+        if topic is not None and topic not in DEAD_LETTER_TOPICS:
+            raise RuleBroken(
+                "topic: must be one of " + ", ".join(DEAD_LETTER_TOPICS), target="topic"
+            )
+        return view.dead_letters(topic=topic, subject=subscription_id, limit=limit)
+
+    @app.get("/api/stream")
+    async def api_stream(request: Request, stuck_after_seconds: StuckAfter = None) -> Any:
+        """Server-sent events: `overview` (as GET /api/overview) every refresh interval."""
+        threshold = stuck_after(stuck_after_seconds)
+
+        async def events() -> AsyncIterator[str]:
+            yield "retry: 2000\n\n"  # the browser reconnects after 2 s if the stream drops
+            while not await request.is_disconnected():
+                body = json.dumps(overview(view, source, clock(), threshold), separators=(",", ":"))
+                yield f"event: overview\ndata: {body}\n\n"
+                await asyncio.sleep(refresh)
+
+        return StreamingResponse(
+            events(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    return _secured(app, settings)
+
+
+def _secured(app: FastAPI, settings: DashboardSettings) -> FastAPI:
+    """Middleware, innermost first: security headers, the operator credential, then
+    (outermost) the shared observation: `/metrics` and every request's log line with its
+    correlation id, a refused one too. `/metrics` asks for the credential like the rest
+    (Prometheus scrapes with basic auth or a bearer token)."""
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(OperatorAuth, user=settings.csp_dashboard_user, token=settings.token)
+    install_observability(app, settings.SERVICE)
+    return app
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
