@@ -1,0 +1,1 @@
+"""One module per concern; `csp_cli.main` puts their commands together."""

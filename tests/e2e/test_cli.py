@@ -1,0 +1,225 @@
+"""The `csp` executable end to end against the running system (`make run`'s launcher,
+with the dashboard): a partner's whole day through the CLI (offers, customers, buy,
+subscriptions, set seats, show with the dashboard's timeline, invoices, cancel), the
+publisher acting through its API meanwhile, and an operator's dead-letter listing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.actors import Publisher
+from tests.e2e.conftest import System
+from tests.support.polling import eventually
+
+pytestmark = pytest.mark.e2e
+
+CSP = Path(sys.executable).parent / "csp"  # the console script of the package
+RUN_TIMEOUT_S = 120
+WAIT_S = 60.0
+POLL_S = 0.5  # each probe starts a `csp` process: no need to start ten a second
+
+
+class Cli:
+    """Runs the installed `csp` as a partner would, with the token and URLs in the
+    environment (nothing of the caller's own CSP_* settings)."""
+
+    def __init__(self, system: System, token: str) -> None:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("CSP_") and k not in {"PARTNER_TOKEN", "COLUMNS"}
+        }
+        env.update(
+            CSP_TOKEN=token,
+            CSP_ORDERING_URL=system.ordering,
+            CSP_BILLING_URL=system.billing,
+            CSP_DASHBOARD_URL=system.dashboard,
+            KAFKA_BOOTSTRAP_SERVERS=bootstrap_of(system),
+        )
+        self.env = env
+
+    async def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return await asyncio.to_thread(
+            subprocess.run,
+            [str(CSP), *args],
+            env=self.env,
+            stdin=subprocess.DEVNULL,  # as in CI: nobody to answer a prompt
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT_S,
+        )
+
+    async def ok(self, *args: str) -> str:
+        done = await self.run(*args)
+        assert done.returncode == 0, f"csp {' '.join(args)}: {done.returncode}\n{done.stderr}"
+        assert "Traceback" not in done.stderr
+        return done.stdout
+
+    async def json(self, *args: str) -> Any:
+        return json.loads(await self.ok(*args, "--json"))
+
+
+def bootstrap_of(system: System) -> str:
+    """The broker the launcher started: its banner names it."""
+    found = re.search(r"^\s+broker\s+(\S+)", system.log.read_text(), re.MULTILINE)
+    assert found, f"no broker line in the launcher's banner ({system.log})"
+    return found.group(1)
+
+
+@pytest.fixture
+def cli(system: System) -> Cli:
+    assert CSP.exists(), f"{CSP} is missing: `pip install -e .` installs the console script"
+    # A partner of its own: the lists hold only what this test made.
+    return Cli(system, system.partner_token(partner_id="cli-partner"))
+
+
+def in_order(types: list[str], *wanted: str) -> bool:
+    """Every `wanted` type is there, their first occurrences in this order."""
+    if not all(t in types for t in wanted):
+        return False
+    firsts = [types.index(t) for t in wanted]
+    return firsts == sorted(firsts)
+
+
+async def test_a_partner_buys_changes_reads_and_cancels_through_the_cli(
+    cli: Cli, contoso: Publisher
+) -> None:
+    offers = await cli.ok("offers")
+    assert "contoso-crm" in offers
+    assert "P1M monthly: 10.00 USD" in offers
+
+    customer = await cli.json("customers", "add", "Adatum CLI", "--domain", "adatum.example")
+    cid = customer["id"]
+    listed = await cli.ok("customers", "list")
+    assert cid in listed
+    assert "Adatum CLI" in listed
+
+    bought = await cli.run(
+        "buy", cid, "contoso-crm", "--plan", "standard", "--seats", "2", "--json"
+    )
+    assert bought.returncode == 0, bought.stderr
+    assert "3/3" in bought.stderr  # the progress display's last state: cart, checkout, link
+    purchase = json.loads(bought.stdout)
+    sid = purchase["order"]["lineItems"][0]["subscriptionId"]
+    link = purchase["subscription"]["activationLink"]
+    assert link and purchase["subscription"]["status"] == "pending"
+
+    # The publisher, through its own API: resolve the link, license, activate.
+    assert (await contoso.resolve(link))["id"] == sid
+    assert (await contoso.assign_licenses(sid, "ann")).status_code == 200
+    assert (await contoso.activate(sid, "standard", 2)).status_code == 200
+
+    async def active_ids() -> list[str]:
+        found = await cli.json("subscriptions", cid, "--status", "active")
+        return [s["id"] for s in found]
+
+    await eventually(
+        active_ids, lambda ids: ids == [sid], timeout=WAIT_S, interval=POLL_S, what="active"
+    )
+    row = next(line for line in (await cli.ok("subscriptions", cid)).splitlines() if sid in line)
+    assert "active" in row
+    assert "contoso-crm / standard" in row
+
+    # Three seats: the CLI waits for the publisher's answer, which comes meanwhile.
+    seats = asyncio.create_task(cli.run("set", "seats", cid, sid, "3", "--wait"))
+
+    async def change_in_progress() -> list[dict[str, Any]]:
+        return [
+            op
+            for op in await contoso.operations(sid)
+            if op["action"] == "ChangeQuantity" and op["status"] == "InProgress"
+        ]
+
+    [operation] = await eventually(
+        change_in_progress, bool, timeout=WAIT_S, interval=POLL_S, what="seat change"
+    )
+    assert (await contoso.answer(sid, operation["id"], "Success")).status_code == 200
+    changed = await seats
+    assert changed.returncode == 0, changed.stderr
+    assert "accepted: 3 seats now" in changed.stdout
+    assert "waiting for the publisher's answer" in changed.stderr
+
+    # show: the subscription, and its timeline from the dashboard.
+    async def shown() -> dict[str, Any]:
+        return await cli.json("show", cid, sid)
+
+    both = await eventually(
+        shown,
+        lambda b: in_order(
+            [e["type"] for e in b["timeline"] or []],
+            "SubscriptionPurchased",
+            "ActivationCompleted",
+            "ChargePosted",
+        ),
+        timeout=WAIT_S,
+        interval=POLL_S,
+        what="the timeline on the dashboard",
+    )
+    assert both["subscription"]["quantity"] == 3
+    assert both["timelineUnavailable"] is None
+    assert all(e["eventId"] and e["topic"] for e in both["timeline"])
+    shown_table = await cli.ok("show", cid, sid)
+    assert "Timeline (" in shown_table
+    purchased = next(line for line in shown_table.splitlines() if "SubscriptionPurchased" in line)
+    assert "ordering.subscriptions" in purchased
+
+    async def documents() -> list[dict[str, Any]]:
+        return await cli.json("invoices", "--customer", cid)
+
+    # The first month's charge, and the third seat's proration on an invoice of its own.
+    issued = await eventually(
+        documents, lambda d: len(d) == 2, timeout=WAIT_S, interval=POLL_S, what="two invoices"
+    )
+    assert {d["kind"] for d in issued} == {"invoice"}
+    table = await cli.ok("invoices", "--customer", cid)
+    assert all(d["number"] in table for d in issued)
+    first = issued[-1]  # newest first: the oldest is the first month's
+    lines = await cli.ok("invoice", first["id"])
+    assert f"Invoice {first['number']}" in lines
+    assert sid in lines
+
+    # Cancelled within the day of the monthly window: at once, refunded by credit note.
+    cancelled = await cli.ok("cancel", cid, sid, "--yes")
+    assert "cancelled now: its charges are reversed by a credit note" in cancelled
+    refunded = await eventually(
+        documents,
+        lambda d: any(x["kind"] == "creditNote" for x in d),
+        timeout=WAIT_S,
+        interval=POLL_S,
+        what="the credit note",
+    )
+    note = next(d for d in refunded if d["kind"] == "creditNote")
+    assert note["number"].startswith("CN-")
+    assert note["total"].startswith("-")
+    assert (await cli.json("show", cid, sid))["subscription"]["status"] == "deleted"
+
+
+async def test_an_operator_lists_dead_letters_through_the_cli(cli: Cli) -> None:
+    found = await cli.json("dead-letters", "list")
+
+    assert isinstance(found, list)
+    assert all(letter["topic"].endswith(".dlq") for letter in found)
+    table = await cli.ok("dead-letters", "list")
+    if found:
+        assert "Dead letters" in table
+    else:
+        assert table.strip() == "no dead letters"
+
+
+async def test_a_refused_token_is_one_line_and_no_traceback(cli: Cli) -> None:
+    refused = await cli.run("--token", "not-a-token", "offers")
+
+    assert refused.returncode == 1
+    assert refused.stdout == ""
+    [line] = refused.stderr.strip().splitlines()
+    assert line.startswith("error: ordering answered 401 Unauthorized: ")
+    assert line.endswith("(check --token / CSP_TOKEN)")
