@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 
-.PHONY: install run test lint test-unit test-integration test-e2e bench fuzz chaos asyncapi clean
+.PHONY: install run test lint test-unit test-integration test-e2e bench bench-quick fuzz chaos asyncapi clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,9 +35,14 @@ test-integration: install
 test-e2e: install
 	$(BIN)/python -m pytest -q tests/e2e
 
-## Measured figures of purchase -> activation -> first charge (not a test; see benchmarks/README.md).
+## Measured figures of purchase -> activation -> charge beside a raw Kafka baseline, in one
+## run of about 3 minutes (not a test; see benchmarks/README.md, which it updates).
 bench: install
 	$(BIN)/python -m benchmarks.purchase_to_charge
+
+## The same at small sizes (about a minute): the harness works; not figures to quote.
+bench-quick: install
+	$(BIN)/python -m benchmarks.purchase_to_charge --quick --no-readme
 
 ## schemathesis against each service's OpenAPI on a running system: no input may get a 5xx.
 fuzz: install

@@ -1,10 +1,17 @@
-"""`make bench`: measured figures of the central flow, purchase -> activation -> first charge.
+"""`make bench`: the central flow (purchase -> activation -> charge) measured in one run
+on the embedded defaults, beside a raw aiokafka baseline on the same broker.
 
-    python -m benchmarks.purchase_to_charge [--subscriptions N] [--concurrency C]
+    python -m benchmarks.purchase_to_charge [--quick] [--profile] [options]
 
-Not a test: it asserts nothing about speed. It does check the outcome (exactly one charge
-of the right amount per subscription, N invoices) and exits 1 when that is wrong, 2 when
-the run cannot finish (system does not start, or the 10-minute bound is hit).
+Phases, one system (broker + three services, SQLite) for all of them:
+1. max: as many completed activations per second as the system sustains.
+2. half: a fixed offered rate of half that; the latency of each stage; outbox relay delay.
+3. backlog: each service stopped while its input piles up, then timed working it off.
+4. raw: three raw consume -> produce hops on the same broker, and the ratios.
+Then every subscription's charge is checked over billing's HTTP API.
+
+Not a test: nothing is asserted about speed. Exit 0: the run finished and every charge is
+right; 1: it finished with errors (listed); 2: it could not run (startup, time bound).
 See benchmarks/README.md for what each figure means.
 """
 
@@ -13,170 +20,423 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
-import platform
+import shlex
+import sqlite3
+import statistics
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+import traceback
+from contextlib import AsyncExitStack, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
+import uvloop
+from aiokafka import AIOKafkaProducer
 
-from benchmarks.flow import CART_LINES, POLL_S, SETTLE_S, Measured, run_flow
-from tests.e2e.conftest import launch_system
+from benchmarks import profile as profiling
+from benchmarks.backlog import GROUPS, run_backlogs
+from benchmarks.client import PartnerClient, PublisherClient
+from benchmarks.flow import PUBLISHER
+from benchmarks.kafka_watch import GroupOffsets, TopicTail, partitions
+from benchmarks.load import TOPICS, Flow, run_fixed, run_max, verify
+from benchmarks.procstat import ProcessBook, cpu_between
+from benchmarks.raw_chain import run_raw_chain
+from benchmarks.report import load_average, machine, render, render_profile, write_between_markers
+from benchmarks.stats import ratio, summary
+from benchmarks.system import SERVICES, System
 
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "latest.json"
+README = HERE / "README.md"
 LIMIT_S = 600.0
-MAX_SUBSCRIPTIONS = 5000
-MAX_SHOWN_ERRORS = 20
-RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+SAMPLE_S = 0.5  # how often each process's CPU and memory are read
+LOADED = 1.0  # a 1-minute load average above this at the start: other work is running
+QUICK = {
+    "max_seconds": 8.0,
+    "warmup": 3.0,
+    "half_seconds": 6.0,
+    "backlog": 150,
+    "raw_messages": 5000,
+}
 
 
-def percentile(values: list[float], p: float) -> float:
-    """Nearest rank: the smallest value with at least p% of the values at or below it."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
-def summary(values: list[float]) -> dict[str, Any]:
-    if not values:
-        return {"count": 0}
-    return {
-        "count": len(values),
-        "p50_ms": round(percentile(values, 50), 1),
-        "p95_ms": round(percentile(values, 95), 1),
-        "max_ms": round(max(values), 1),
-    }
-
-
-def machine() -> dict[str, Any]:
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in _cpuinfo() if line.startswith("model name")),
-        platform.processor() or "unknown",
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.purchase_to_charge", description=__doc__.split("\n\n")[0]
     )
-    return {
-        "cpus": os.cpu_count(),
-        "cpu_model": cpu,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-
-
-def _cpuinfo() -> list[str]:
+    p.add_argument(
+        "--max-seconds", type=float, default=20.0, help="length of the max phase (default 20)"
+    )
+    p.add_argument(
+        "--warmup",
+        type=float,
+        default=5.0,
+        help="max phase: seconds before the rate is counted (5)",
+    )
+    p.add_argument(
+        "--window", type=int, default=200, help="max phase: subscriptions in flight at most (200)"
+    )
+    p.add_argument(
+        "--buyers", type=int, default=4, help="max phase: checkouts in flight at most (4)"
+    )
+    p.add_argument(
+        "--publishers", type=int, default=32, help="publisher activations in flight at most (32)"
+    )
+    p.add_argument(
+        "--half-seconds", type=float, default=15.0, help="length of the fixed-rate phase (15)"
+    )
+    p.add_argument(
+        "--backlog", type=int, default=300, help="purchases in the backlog phase; 0 skips it (300)"
+    )
+    p.add_argument(
+        "--raw-messages", type=int, default=10000, help="messages per raw hop; 0 skips it (10000)"
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="small sizes: " + ", ".join(f"{k}={v}" for k, v in QUICK.items()),
+    )
+    p.add_argument(
+        "--profile", action="store_true", help="py-spy each service during the max phase"
+    )
+    p.add_argument(
+        "--results",
+        type=Path,
+        default=RESULTS,
+        help=f"JSON output ({RESULTS.relative_to(HERE.parent)})",
+    )
+    p.add_argument(
+        "--readme", type=Path, default=README, help="markdown written between its markers"
+    )
+    p.add_argument("--no-readme", action="store_true", help="do not touch the README")
+    p.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE",
+        help="a setting for every service, e.g. KAFKA_FETCH_MAX_WAIT_MS=10 (repeatable; for"
+        " experiments: the report names it, the defaults are what make bench measures)",
+    )  # fmt: skip
+    p.add_argument(
+        "--workdir",
+        type=Path,
+        help="keep data, logs and profiles here (default: a temporary directory)",
+    )
+    args = p.parse_args(argv)
+    given = sys.argv[1:] if argv is None else argv
+    args.command = f"{p.prog} {shlex.join(given)}" if given else "make bench"
     try:
-        return Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        return []
+        args.env = dict(item.split("=", 1) for item in args.env)
+    except ValueError:
+        p.error("--env takes NAME=VALUE")
+    if args.quick:
+        for name, value in QUICK.items():
+            setattr(args, name, value)
+    if (
+        not 1 <= args.window <= 500
+        or args.buyers * 5 > args.window
+        or args.warmup >= args.max_seconds
+    ):
+        p.error("need 1 <= window <= 500, buyers x 5 <= window, warmup < max-seconds")
+    return args
 
 
-def results(n: int, c: int, startup_s: float, m: Measured) -> dict[str, Any]:
-    charged = sum(1 for s in m.subs if s.charged)
-    return {
+class Sampler:
+    """Reads every process's CPU and memory every SAMPLE_S; keeps an RSS timeline."""
+
+    def __init__(self, book: ProcessBook) -> None:
+        self.book = book
+        self.timeline: list[tuple[float, dict[str, float]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            self.book.sample()
+            self.timeline.append((time.perf_counter(), self.book.rss_mb()))
+            await asyncio.sleep(SAMPLE_S)
+
+    def cpu(self) -> dict[str, float]:
+        self.book.sample()
+        return self.book.cpu()
+
+    def rss_between(self, start: float, end: float) -> dict[str, dict[str, float]]:
+        inside = [rss for t, rss in self.timeline if start <= t <= end]
+        if not inside:
+            return {}
+        return {
+            role: {"start": inside[0][role], "end": inside[-1][role]}
+            for role in inside[-1]
+            if role in inside[0]
+        }
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+
+
+async def lags(system: System, producer: AIOKafkaProducer) -> dict[str, int]:
+    """Each service's consumer lag now: events on its input not yet committed."""
+    out = {}
+    for service, group in GROUPS.items():
+        async with GroupOffsets(
+            system.bootstrap, group.name, await partitions(producer, group.topic)
+        ) as g:
+            committed = await g.committed()
+            out[service] = max(0, await g.end() - committed)
+    return out
+
+
+def relay_delay(flow: Flow, data_dir: Path) -> dict[str, dict[str, Any]]:
+    """Per producing service: event created -> record on the topic (the envelope's time
+    against the record's timestamp, both set in the producer's process), and, from its
+    outbox table, commit -> record on the topic and commit -> marked sent."""
+    out: dict[str, dict[str, Any]] = {}
+    for service, records in flow.relay.items():
+        figures: dict[str, Any] = {
+            "event created -> published": summary([ts - t for _, ts, t in records])
+        }
+        published = {ce_id: ts for ce_id, ts, _ in records}
+        try:
+            rows = _outbox_rows(data_dir / f"{service}.sqlite3")
+        except sqlite3.Error as error:
+            figures["outbox"] = f"not read: {error}"
+            out[service] = figures
+            continue
+        to_topic, to_marked = [], []
+        for ce_id, created, sent in rows:
+            if (ts := published.get(ce_id)) is not None:
+                to_topic.append(ts - created)
+                if sent is not None:
+                    to_marked.append(sent - created)
+        figures["commit -> published"] = summary(to_topic)
+        figures["commit -> marked sent"] = summary(to_marked)
+        out[service] = figures
+    return out
+
+
+def _outbox_rows(path: Path) -> list[tuple[str, float, float | None]]:
+    def ms(text: str | None) -> float | None:
+        return datetime.fromisoformat(text).timestamp() * 1000 if text else None
+
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        rows = db.execute("SELECT headers, created_at, sent_at FROM outbox").fetchall()
+    return [(json.loads(h).get("ce-id", ""), ms(c) or 0.0, ms(s)) for h, c, s in rows]
+
+
+async def run(args: argparse.Namespace, workdir: Path, r: dict[str, Any]) -> None:
+    """Fills `r` as it goes: what was measured is there even when a later phase fails."""
+    began = time.perf_counter()
+    book = ProcessBook()
+    book.add("client", os.getpid())
+    r |= {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
-        "run": {"subscriptions": n, "concurrency": c, "carts": m.carts, "cart_lines": CART_LINES},
-        "poll_interval_ms": POLL_S * 1000,
-        "startup_s": round(startup_s, 2),
-        "latency": {name: summary(values) for name, values in m.ms.items()},
-        "checkout_lines_per_s": (
-            round(len(m.subs) / m.checkout_wall_s, 1) if m.checkout_wall_s else None
-        ),
-        "checkout_wall_s": round(m.checkout_wall_s, 2),
-        "completed_activations": charged,
-        "completed_activations_per_s": round(charged / m.flow_wall_s, 1) if m.flow_wall_s else None,
-        "flow_wall_s": round(m.flow_wall_s, 2),
-        "polls": m.polls,
-        "client_cpu_s": round(m.client_cpu_s, 2),
-        "correct_charges": m.charged_right,
-        "invoices": m.invoices,
-        "errors": m.errors,
+        "load_average": {"start": load_average()},
+        "command": args.command,
+        "settings": {
+            k: (str(v) if isinstance(v, Path) else v)
+            for k, v in vars(args).items()
+            if k != "command"
+        },
+        "cpu_s": {},
+        "errors": [],
+    }
+    r["loaded"] = bool(r["load_average"]["start"]) and r["load_average"]["start"][0] > LOADED
+    system = System(workdir, book, extra_env=args.env)
+    sampler = Sampler(book)
+    sampler.start()
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(system.stop_all)
+        stack.push_async_callback(sampler.stop)
+        print(f"starting the broker and the three services (logs in {workdir}) ...", flush=True)
+        system.start_broker()
+        for service in SERVICES:
+            system.start(service)
+        r["startup_s"] = round(await system.wait_ready(*SERVICES), 2)
+        producer = AIOKafkaProducer(bootstrap_servers=system.bootstrap, acks="all")
+        await producer.start()
+        stack.push_async_callback(producer.stop)
+        partner = PartnerClient(
+            system.url("ordering"), system.url("billing"), system.partner_token("bench-partner")
+        )
+        stack.push_async_callback(partner.close)
+        publisher = PublisherClient(system.url("provisioning"), system.publisher_token(PUBLISHER))
+        stack.push_async_callback(publisher.close)
+        flow = Flow(partner, publisher)
+        r["errors"] = flow.errors  # the same list: filled as the run goes
+        tail = TopicTail(system.bootstrap, flow.on_record)
+        await tail.start([tp for t in TOPICS for tp in await partitions(producer, t)])
+        stack.push_async_callback(tail.stop)
+        flow.start_publishers(args.publishers)
+        stack.push_async_callback(flow.stop_publishers)
+        customers = {
+            phase: await partner.customer(f"Bench{phase.title()}")
+            for phase in ("max", "half", "backlog")
+        }
+
+        print(f"max rate: {args.max_seconds:.0f} s, up to {args.window} in flight ...", flush=True)
+        cpu = sampler.cpu()
+        spies = _start_profiles(system, workdir, args) if args.profile else {}
+        lag_task = asyncio.create_task(_lags_after(args.max_seconds, system, producer))
+        r["max"] = await run_max(
+            flow, customers["max"], seconds=args.max_seconds, warmup=args.warmup,
+            window=args.window, buyers=args.buyers,
+        )  # fmt: skip
+        r["max"]["lag_at_end"] = await lag_task
+        r["cpu_s"]["max"] = cpu_between(cpu, sampler.cpu())
+        charged = r["max"]["charged"]
+        r["max"]["client_cpu_ms_per_activation"] = (
+            round(r["cpu_s"]["max"]["client"] * 1000 / charged, 2) if charged else None
+        )
+        if spies:
+            r["profiled"] = True
+            r["profile"] = await _finish_profiles(spies, args.max_seconds)
+
+        rate = max(1.0, (r["max"]["activations_per_s"] or 2.0) / 2)
+        print(
+            f"fixed rate: {rate:.1f} subscriptions/s for {args.half_seconds:.0f} s ...", flush=True
+        )
+        cpu = sampler.cpu()
+        flow.sampling_relay = True
+        half_began = time.perf_counter()
+        r["half"] = await run_fixed(flow, customers["half"], rate=rate, seconds=args.half_seconds)
+        r["half"]["rss_mb"] = sampler.rss_between(half_began, time.perf_counter())
+        flow.sampling_relay = False
+        r["cpu_s"]["half"] = cpu_between(cpu, sampler.cpu())
+        r["relay_delay"] = relay_delay(flow, workdir / "data")
+
+        if args.backlog:
+            print(
+                f"backlog: {args.backlog} purchases, each service stopped and restarted ...",
+                flush=True,
+            )
+            cpu = sampler.cpu()
+            r["backlog"] = await run_backlogs(
+                system, book, flow, producer, customers["backlog"], args.backlog
+            )
+            r["cpu_s"]["backlog"] = cpu_between(cpu, sampler.cpu())
+        else:
+            del customers["backlog"]
+
+        if args.raw_messages:
+            print(
+                f"raw chain: {args.raw_messages} messages through three aiokafka hops ...",
+                flush=True,
+            )
+            cpu = sampler.cpu()
+            r["raw"] = await run_raw_chain(
+                system.bootstrap,
+                book,
+                producer,
+                flow.samples,
+                args.raw_messages,
+                workdir / "raw-hops.log",
+            )
+            r["cpu_s"]["raw"] = cpu_between(cpu, sampler.cpu())
+        r["ratios"] = _ratios(r)
+
+        print("checking every charge over billing's API ...", flush=True)
+        r["correctness"] = await verify(flow, customers)
+    book.sample()
+    total = book.cpu()
+    peaks = book.peak_rss_mb()
+    r["processes"] = {
+        role: {"cpu_s": round(total[role], 2), "peak_rss_mb": peaks[role]} for role in total
+    }
+    r["load_average"]["end"] = load_average()
+    r["wall_s"] = round(time.perf_counter() - began, 1)
+
+
+async def _lags_after(seconds: float, system: System, producer: AIOKafkaProducer) -> dict[str, int]:
+    await asyncio.sleep(seconds)
+    return await lags(system, producer)
+
+
+def _ratios(r: dict[str, Any]) -> dict[str, dict[str, float | None]]:
+    raw = r.get("raw", {})
+    hops = [h["events_per_s"] for h in raw.get("hop_alone_batch", []) if "events_per_s" in h]
+    hop = statistics.median(hops) if hops else None
+    single = raw.get("hop_alone_single", {}).get("events_per_s")
+    services = r.get("backlog", {}).get("services", {})
+    return {
+        s: {
+            "vs_raw_hop": ratio(f.get("events_per_s"), hop),
+            "vs_raw_hop_single": ratio(f.get("events_per_s"), single),
+        }
+        for s, f in services.items()
     }
 
 
-def table(r: dict[str, Any]) -> str:
-    mc, run = r["machine"], r["run"]
-    out = [
-        f"purchase -> first charge   {r['date']}",
-        f"machine  {mc['cpus']} CPUs ({mc['cpu_model']}), Python {mc['python']}, {mc['platform']}",
-        f"run      {run['subscriptions']} subscriptions in {run['carts']} carts of <= {run['cart_lines']}"
-        f" lines, concurrency {run['concurrency']}, one partner, one publisher",
-        f"note     eventually-consistent state is polled every {r['poll_interval_ms']:.0f} ms, one list"
-        " request per stage for the whole customer (a sleep between answers): the '->' latencies"
-        " have a resolution of"
-        f" {r['poll_interval_ms']:.0f} ms + one poll GET (see the poll GET rows)",
-        "",
-        f"startup (launch -> 3x /readyz ok, polled every 200 ms)  {r['startup_s']:.2f} s",
-        "",
-        f"{'latency (ms)':<32}{'count':>7}{'p50':>9}{'p95':>9}{'max':>9}",
-    ]
-    for name, s in r["latency"].items():
-        if s["count"]:
-            out.append(
-                f"{name:<32}{s['count']:>7}{s['p50_ms']:>9.1f}{s['p95_ms']:>9.1f}{s['max_ms']:>9.1f}"
-            )
-    out += [
-        "",
-        f"checkout throughput        {r['checkout_lines_per_s']} lines/s"
-        f"  ({run['carts']} checkouts in {r['checkout_wall_s']:.2f} s)",
-        f"completed activations      {r['completed_activations_per_s']} /s"
-        f"  ({r['completed_activations']} charged, first checkout -> last charge {r['flow_wall_s']:.2f} s)",
-        f"polling requests           {r['polls']}",
-        f"benchmark client CPU       {r['client_cpu_s']:.2f} s (it shares the {mc['cpus']} CPUs"
-        " with the broker and the three services)",
-        f"correctness                {r['correct_charges']}/{run['subscriptions']} with exactly one"
-        f" charge of the right amount (checked {SETTLE_S:.0f} s after the last);"
-        f" invoices {r['invoices']} (expected {run['subscriptions']})",
-    ]
-    shown = r["errors"][:MAX_SHOWN_ERRORS]
-    out += [f"ERROR {e}" for e in shown]
-    if len(r["errors"]) > len(shown):
-        out.append(f"ERROR ... and {len(r['errors']) - len(shown)} more (all in the JSON)")
-    out.append("result   " + ("ERRORS (see above)" if r["errors"] else "OK"))
-    return "\n".join(out)
+def _start_profiles(system: System, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
+    spies = {}
+    for role in (*SERVICES, "client"):
+        pid = os.getpid() if role == "client" else system.pid(role)
+        out = workdir / f"profile-{role}.txt"
+        spies[role] = (profiling.start(pid, out, args.max_seconds), out)
+    return spies
+
+
+async def _finish_profiles(spies: dict[str, Any], seconds: float) -> dict[str, Any]:
+    profiles = {}
+    for service, (spy, out) in spies.items():
+        if spy is None:
+            profiles[service] = {"samples": 0, "error": "py-spy not found"}
+            continue
+        _, err = await asyncio.to_thread(spy.communicate)
+        if not out.exists():
+            profiles[service] = {"samples": 0, "error": err.decode(errors="replace")[-300:]}
+            continue
+        keep = RESULTS.parent / out.name
+        keep.write_text(out.read_text())
+        profiles[service] = profiling.summarize(out.read_text(), seconds) | {
+            "collapsed": str(keep.relative_to(HERE.parent))
+        }
+    return profiles
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.purchase_to_charge")
-    parser.add_argument("--subscriptions", type=int, default=200, metavar="N")
-    parser.add_argument("--concurrency", type=int, default=16, metavar="C")
-    args = parser.parse_args(argv)
-    n, c = args.subscriptions, args.concurrency
-    if not 1 <= n <= MAX_SUBSCRIPTIONS or not 1 <= c <= 256:
-        parser.error(f"need 1 <= N <= {MAX_SUBSCRIPTIONS} and 1 <= C <= 256")
-
-    began = time.monotonic()
-    with ExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="csp-bench-")))
-        print(f"starting the system (data and log in {workdir}) ...", flush=True)
+    args = parse(argv)
+    with tempfile.TemporaryDirectory(prefix="csp-bench-") as tmp:
+        workdir = args.workdir or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        RESULTS.parent.mkdir(exist_ok=True)
+        r: dict[str, Any] = {}
+        began = time.monotonic()
         try:
-            system, _ = stack.enter_context(launch_system(workdir))
-        except (RuntimeError, TimeoutError) as error:
-            print(f"ERROR the system did not start: {error}", file=sys.stderr)
-            return 2
-        startup_s = time.monotonic() - began
-        print(f"running {n} subscriptions with concurrency {c} ...", flush=True)
-        remaining = LIMIT_S - (time.monotonic() - began)
-        try:
-            measured = asyncio.run(asyncio.wait_for(run_flow(system, n, c), remaining))
-        except httpx.HTTPError as error:
-            print(f"ERROR the flow could not run: {error!r}", file=sys.stderr)
-            return 2
-        except TimeoutError:
-            print(
-                f"ERROR aborted: the benchmark exceeded its {LIMIT_S / 60:.0f}-minute bound"
-                f" (N={n}, C={c}); service log tail:\n{system.log.read_text()[-2000:]}",
-                file=sys.stderr,
+            uvloop.run(asyncio.wait_for(run(args, workdir, r), LIMIT_S))
+        except Exception as error:
+            failed = (
+                f"the run exceeded its {LIMIT_S / 60:.0f}-minute bound"
+                if time.monotonic() - began >= LIMIT_S
+                else f"the run could not finish: {error!r}\n{traceback.format_exc()}"
             )
+            for log in sorted(workdir.glob("*.log")):
+                print(
+                    f"--- tail of {log.name}\n{log.read_text(errors='replace')[-1500:]}",
+                    file=sys.stderr,
+                )
+            partial = {k: v for k, v in r.items() if k not in ("settings",)}
+            print(json.dumps(partial, indent=1, default=str)[-6000:], file=sys.stderr)
+            print(f"ERROR {failed}", file=sys.stderr)
             return 2
-    report = results(n, c, startup_s, measured)
-    print(table(report))
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
-    return 1 if report["errors"] else 0
+    text = render(r)
+    if r.get("profile"):
+        text += "\n" + render_profile(r["profile"])
+    print(text)
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps(r, indent=2) + "\n")
+    print(f"wrote {args.results}")
+    if not args.no_readme:
+        if write_between_markers(args.readme, text):
+            print(f"wrote the tables into {args.readme}")
+        else:
+            print(f"{args.readme} has no {('bench:results')} markers: not written")
+    return 1 if r["errors"] else 0
 
 
 if __name__ == "__main__":
