@@ -1,17 +1,12 @@
 """The outbox as metrics: events produced, rows unsent, the age of the oldest unsent row.
 
 `observe_outbox` wraps the relay's publish function (the runtime's one hook line): a
-publish the broker acknowledged counts as produced, by topic and type; a row whose
-publish has been tried and not yet acknowledged is remembered with its event time
-(`ce-time`). At scrape time `refresh_outbox_gauges` reads the unsent count from the
-store (one count over the unsent rows' index) and takes the oldest remembered event time.
-
-Why that finds the oldest unsent row: the relay claims unsent rows oldest first and
-tries the first row of each key at once, so while rows wait (broker down or slow) the
-oldest of them is among those tried. Before the relay has tried anything (no broker
-since the process started) nothing is remembered; the age is then counted from the
-first scrape that saw the backlog, a lower bound. Times are the events' business time
-against the service's clock, so the test clock's offset cancels out.
+publish the broker acknowledged counts as produced, by topic and type. At scrape time
+`refresh_outbox_gauges` asks the store for its backlog (`Store.outbox_backlog`, read
+from the index of unsent rows): the unsent count, and the creation time of the oldest
+unsent row as the store stamped it. The age is the clock's machinery time now
+(`Clock.system_now`, the time the store stamps rows with) minus that time: exact,
+whether or not the relay has tried the row, and untouched by the test clock's offset.
 """
 
 from __future__ import annotations
@@ -19,13 +14,12 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 
 import structlog
 
 from shared.clock import Clock
 from shared.observability import metrics
-from shared.store.port import OutboxMessage, Store
+from shared.store.port import OutboxBacklog, OutboxMessage, Store
 
 log = structlog.get_logger(__name__)
 
@@ -38,39 +32,27 @@ class OutboxWatch:
     def __init__(self, service: str, store: Store, clock: Clock) -> None:
         self.service = service
         self._store = store
-        self._clock = clock
-        self._tried: dict[str, str] = {}  # row (event id) -> its event time, while unsent
-        self._untracked_since: datetime | None = None
+        self._clock = clock  # the store's: it stamped the rows with `system_now`
 
     def wrap(self, publish: Publish) -> Publish:
         async def publish_observed(message: OutboxMessage) -> None:
-            row = _row_id(message)
-            self._tried.setdefault(row, message.headers.get("ce-time", ""))
             await publish(message)
-            self._tried.pop(row, None)
             metrics.event_produced(self.service, message.topic, message.headers.get("ce-type"))
 
         return publish_observed
 
-    def oldest_age_seconds(self, unsent: int) -> float:
-        """Given the store's unsent count now: the oldest unsent row's age (see above)."""
-        now = self._clock.now()
-        if unsent == 0:
-            self._tried.clear()  # sent, by this relay or another replica's
-            self._untracked_since = None
+    def oldest_age_seconds(self, backlog: OutboxBacklog) -> float:
+        """The oldest unsent row's age now; 0 when there is none. Never negative: another
+        process sharing the store may stamp with a clock a little ahead of ours."""
+        if backlog.oldest_created_at is None:
             return 0.0
-        times = [t for t in (_parse(v) for v in self._tried.values()) if t is not None]
-        if times:
-            self._untracked_since = None
-            return max(0.0, (now - min(times)).total_seconds())
-        if self._untracked_since is None:
-            self._untracked_since = now
-        return (now - self._untracked_since).total_seconds()
+        age = self._clock.system_now() - backlog.oldest_created_at
+        return max(0.0, age.total_seconds())
 
     async def refresh(self) -> None:
-        unsent = await asyncio.wait_for(self._store.pending_outbox(), SCRAPE_TIMEOUT_SECONDS)
-        metrics.OUTBOX_UNSENT.labels(self.service).set(unsent)
-        metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(self.oldest_age_seconds(unsent))
+        backlog = await asyncio.wait_for(self._store.outbox_backlog(), SCRAPE_TIMEOUT_SECONDS)
+        metrics.OUTBOX_UNSENT.labels(self.service).set(backlog.unsent)
+        metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(self.oldest_age_seconds(backlog))
 
 
 # The watches of this process, by service (a service built again, in tests, replaces its
@@ -79,7 +61,8 @@ _watches: weakref.WeakValueDictionary[str, OutboxWatch] = weakref.WeakValueDicti
 
 
 def observe_outbox(service: str, store: Store, clock: Clock, publish: Publish) -> Publish:
-    """`publish`, counted and watched; the service's outbox gauges refresh at scrape time."""
+    """`publish`, counted; the service's outbox gauges refresh at scrape time. `clock` is
+    the one the store stamps rows with."""
     watch = OutboxWatch(service, store, clock)
     _watches[service] = watch
     return watch.wrap(publish)  # holds the watch: it lives as long as the relay
@@ -91,15 +74,3 @@ async def refresh_outbox_gauges() -> None:
             await watch.refresh()
         except Exception as error:  # a closed or unreachable store: the gauges stay
             log.debug("outbox_metrics_unavailable", service=watch.service, error=repr(error))
-
-
-def _row_id(message: OutboxMessage) -> str:
-    return message.headers.get("ce-id") or f"{message.topic}/{message.key}/{hash(message.payload)}"
-
-
-def _parse(value: str) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)

@@ -23,6 +23,7 @@ from shared.store.port import (
     Collection,
     Document,
     DuplicateKey,
+    OutboxBacklog,
     OutboxMessage,
     Store,
     Transaction,
@@ -54,6 +55,7 @@ def _field_equals(value: Any, wanted: Any) -> bool:
 class _OutboxRow:
     seq: int
     message: OutboxMessage
+    created_at: datetime
     lease_token: str | None = None
     lease_until: datetime | None = None
     sent_at: datetime | None = None
@@ -189,6 +191,11 @@ class MemoryStore(Store):
         async with self._writer:
             return sum(1 for row in self._state.outbox if row.sent_at is None)
 
+    async def outbox_backlog(self) -> OutboxBacklog:
+        async with self._writer:
+            unsent = [row for row in self._state.outbox if row.sent_at is None]
+        return OutboxBacklog(len(unsent), unsent[0].created_at if unsent else None)
+
 
 def _copy_message(message: OutboxMessage) -> OutboxMessage:
     """Frozen, but `headers` is a dict: keep ours private (and JSON-able, as SQLite needs)."""
@@ -243,8 +250,9 @@ class _MemoryTransaction(Transaction):
             self._end()  # nothing was read or written
             return
         state = await self._begin()
+        created_at = self._store._now()
         for message in self._outbox:
-            state.outbox.append(_OutboxRow(state.next_outbox_seq, message))
+            state.outbox.append(_OutboxRow(state.next_outbox_seq, message, created_at))
             state.next_outbox_seq += 1
         self._end()
         if added:

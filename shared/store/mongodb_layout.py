@@ -39,6 +39,11 @@ def stamp(moment: datetime) -> int:
     return (utc - _EPOCH) // _MICROSECOND
 
 
+def unstamp(micros: int) -> datetime:
+    """The UTC time `stamp` gave these microseconds for."""
+    return _EPOCH + micros * _MICROSECOND
+
+
 def check_collection_name(name: str) -> str:
     if not _USABLE_NAME.fullmatch(name) or name.startswith(("_", "system.")):
         raise ValueError(f"a MongoDB store cannot hold a collection named {name!r}")
@@ -156,6 +161,7 @@ def claimable_filter(now: int) -> dict[str, Any]:
 
 
 UNSENT: dict[str, Any] = {"sent_at": {"$eq": NO_TIME}}
+OLDEST_FIRST: list[tuple[str, int]] = [("seq", 1)]  # with UNSENT: `unsent_in_order`
 
 
 def sent_before(cutoff: int) -> dict[str, Any]:
@@ -180,7 +186,7 @@ def inbox_id(consumer: str, event_id: str) -> str:
 INTERNAL_INDEXES: tuple[tuple[str, list[tuple[str, int]], str], ...] = (
     # `seq` repeats `_id`: GAP(nx-27017) an index naming `_id` beside another field
     # breaks every insert there ("JSON path error near '_id'").
-    (OUTBOX, [("sent_at", 1), ("seq", 1)], "unsent_in_order"),  # claim, pending, purge
+    (OUTBOX, [("sent_at", 1), ("seq", 1)], "unsent_in_order"),  # claim, pending, backlog, purge
     (OUTBOX, [("sent_at", 1), ("lease_until", 1)], "unsent_by_lease"),  # held keys
     (INBOX, [("recorded_at", 1)], "by_age"),  # purge
 )

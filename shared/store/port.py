@@ -122,6 +122,16 @@ class OutboxMessage:
 
 
 @dataclass(frozen=True)
+class OutboxBacklog:
+    """The unsent outbox rows at one moment: how many, and when the oldest of them (the
+    first by `seq`) was created, as the store stamped it (machinery time,
+    `Clock.system_now`, UTC); None when there is none."""
+
+    unsent: int
+    oldest_created_at: datetime | None
+
+
+@dataclass(frozen=True)
 class ClaimedMessage:
     """An outbox row claimed by one relay under a lease."""
 
@@ -264,6 +274,12 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def pending_outbox(self) -> int:
         """How many rows are not yet published (for health and tests)."""
+
+    @abc.abstractmethod
+    async def outbox_backlog(self) -> OutboxBacklog:
+        """The unsent rows' count and the creation time of the oldest (for metrics), read
+        from the index of unsent rows; never from a walk of the outbox. A row that
+        `requeue_sent_since` made unsent again keeps the time it was created."""
 
     def on_outbox_commit(self, callback: Callable[[], None]) -> None:
         """Register a no-arg callable run after a commit that added outbox rows."""

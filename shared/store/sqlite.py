@@ -5,12 +5,13 @@ transaction (and every outbox call) holds the store's `WriterLock` for its whole
 and runs in `BEGIN IMMEDIATE` ... `COMMIT`/`ROLLBACK`, so concurrent transactions in
 one process queue up instead of failing with SQLITE_BUSY, and nothing reads another
 transaction's uncommitted rows through the shared connection. `busy_timeout` covers
-other processes opening the same file. Queries (`read_only()`) use a small pool of
-query-only connections beside it (WAL: each reads the last committed state while the
-writer works). `open()` brings the schema to the latest version (`sqlite_schema`) and
-creates the query indexes the service declares (`QueryShape`, see
-`shared/store/mongodb_indexes.py`): partial expression indexes `(fields..., seq)` per
-collection, so a filtered page is one index range, not a walk of the collection. Rows
+other processes opening the same file. Queries (`read_only()`, and the outbox backlog
+for metrics) use a small pool of query-only connections beside it (WAL: each reads the
+last committed state while the writer works). `open()` brings the schema to the latest
+version (`sqlite_schema`) and creates the query indexes the service declares
+(`QueryShape`, see `shared/store/mongodb_indexes.py`): partial expression indexes
+`(fields..., seq)` per collection, so a filtered page is one index range, not a walk of
+the collection. Rows
 are stamped with the clock's machinery time (`system_now`). Declared unique indexes
 (`ensure_indexes`) are partial expression indexes too: SQLite itself refuses a second
 document with the same values. The hourly purge deletes in small batches by age, each
@@ -38,6 +39,7 @@ import structlog
 from shared.clock import Clock
 from shared.store.port import (
     ClaimedMessage,
+    OutboxBacklog,
     OutboxMessage,
     QueryShape,
     Store,
@@ -46,6 +48,7 @@ from shared.store.port import (
 )
 from shared.store.sqlite_schema import SchemaTooNew, ensure_unique_index, migrate
 from shared.store.sqlite_sql import (
+    OUTBOX_BACKLOG,
     PURGE_INBOX_BATCH,
     PURGE_OUTBOX_BATCH,
     _iso,
@@ -333,3 +336,16 @@ class SqliteStore(Store):
             conn = self._connection()
             rows = await conn.execute_fetchall("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
         return int(list(rows)[0][0])
+
+    async def outbox_backlog(self) -> OutboxBacklog:
+        # On a reader: one statement, one snapshot, and the writer is never waited for.
+        if not self._readers:
+            raise RuntimeError("SqliteStore is not open")
+        reader = await self._idle_readers.get()
+        try:
+            rows = await reader.execute_fetchall(OUTBOX_BACKLOG)
+        finally:
+            self._end_read(reader)
+        unsent, created_at = list(rows)[0]
+        oldest = None if created_at is None else datetime.fromisoformat(created_at)  # `_iso`
+        return OutboxBacklog(int(unsent), oldest)

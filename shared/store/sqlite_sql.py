@@ -107,6 +107,16 @@ def query_index_sql(collection: str, fields: tuple[str, ...]) -> str:
     )
 
 
+# --- the outbox backlog, for metrics ------------------------------------------------------
+
+OUTBOX_BACKLOG = (
+    "SELECT (SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL),"
+    " (SELECT created_at FROM outbox WHERE seq ="
+    "   (SELECT MIN(seq) FROM outbox WHERE sent_at IS NULL))"
+)  # the count walks `outbox_unsent` (unsent rows only); MIN(seq) is its first entry, and
+# the oldest row's creation time one look-up by its primary key
+
+
 # --- the purge: small batches, each its own short write transaction ------------------------
 
 PURGE_OUTBOX_BATCH = (

@@ -23,6 +23,7 @@ from shared.store.mongodb_indexes import SERVICE_QUERY_INDEXES
 from shared.store.mongodb_layout import (
     COUNTERS,
     INBOX,
+    OLDEST_FIRST,
     OUTBOX,
     UNSENT,
     claimable_filter,
@@ -68,6 +69,7 @@ def store_queries() -> list[tuple[str, Query]]:
         ("outbox claim: held keys", (OUTBOX, held_filter(NOW), None)),
         ("outbox claim: claimable rows", (OUTBOX, claimable_filter(NOW), [("seq", 1)])),
         ("outbox pending", (OUTBOX, UNSENT, None)),
+        ("outbox backlog: the oldest unsent row", (OUTBOX, UNSENT, OLDEST_FIRST)),
         ("outbox mark sent / release", (OUTBOX, leased_to("relay", [1, 2]), None)),
         ("outbox purge", (OUTBOX, sent_before(NOW), None)),
         ("outbox requeue", (OUTBOX, sent_since(NOW), None)),

@@ -8,6 +8,7 @@ store's own, traced with their values bound, then given to EXPLAIN QUERY PLAN.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -142,6 +143,34 @@ async def test_the_purge_deletes_by_age_through_the_age_indexes(tmp_path: Path) 
             found
         )
         assert not [p for p in found if "SCAN" in p], found
+    finally:
+        await store.close()
+
+
+async def test_the_outbox_backlog_reads_the_unsent_index_and_the_oldest_row_by_key(
+    tmp_path: Path,
+) -> None:
+    """Metrics read it at every scrape: a count over the index of unsent rows (the sent
+    ones, the whole retention window, are never walked), its first entry, and one
+    look-up of that row by primary key. On a reader: the writer is never waited for."""
+    store = await opened(tmp_path / "backlog.sqlite3", clock=FixedClock(CLOCK_START))
+    try:
+        async with store.transaction() as tx:
+            for n in range(3):
+                tx.add_outbox(OutboxMessage("t", f"k{n}", b"x"))
+            await tx.commit()
+        statements = await traced(store)
+        async with store._writer:  # held: the backlog must not need it
+            backlog = await asyncio.wait_for(store.outbox_backlog(), 1)
+        assert (backlog.unsent, backlog.oldest_created_at) == (3, CLOCK_START)
+        [sql] = [s for s in statements if "FROM outbox" in s]
+        steps = (await plan(store, sql)).split(" | ")
+        on_outbox = [step for step in steps if " outbox " in f"{step} "]
+        count, oldest, first = on_outbox  # COUNT(*), the oldest row's time, MIN(seq)
+        assert count.startswith("SCAN outbox USING ") and "INDEX outbox_unsent" in count, steps
+        assert oldest == "SEARCH outbox USING INTEGER PRIMARY KEY (rowid=?)", steps
+        assert first.startswith("SEARCH outbox USING ") and "INDEX outbox_unsent" in first, steps
+        assert not [step for step in steps if "TEMP B-TREE" in step], steps
     finally:
         await store.close()
 

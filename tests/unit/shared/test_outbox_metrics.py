@@ -1,6 +1,6 @@
 """The outbox as metrics: a publish the broker acknowledged counts as produced; at scrape
-time the store's unsent count and the age of the oldest unsent row (its event time,
-remembered while its publish fails) become gauges."""
+time the store's backlog (unsent count, creation time of the oldest unsent row) becomes
+the gauges, the age measured on the clock the store stamps rows with."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from shared.messaging.outbox import outbox_message
 from shared.observability.metrics import REGISTRY
 from shared.observability.outbox import OutboxWatch, observe_outbox, refresh_outbox_gauges
 from shared.store.memory import MemoryStore
-from shared.store.port import OutboxMessage
+from shared.store.port import OutboxBacklog, OutboxMessage
 from tests.support.kernel import licenses_assigned
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -59,19 +59,14 @@ async def test_an_acknowledged_publish_counts_as_produced_by_topic_and_type() ->
     assert REGISTRY.get_sample_value("csp_events_produced_total", labels) == 1
 
 
-async def test_while_publishes_fail_the_oldest_unsent_row_ages_from_its_event_time() -> None:
-    service, store, clock, broker = a_service(), MemoryStore(), FixedClock(T0), Broker()
-    publish = observe_outbox(service, store, clock, broker)
-    older = outbox_message(licenses_assigned("sub-1").model_copy(update={"time": T0}))
-    newer = outbox_message(
-        licenses_assigned("sub-2").model_copy(update={"time": T0 + timedelta(seconds=30)})
-    )
-    await committed(store, older, newer)
-    broker.up = False
-    for message in (newer, older):  # each key's first row is tried; both fail
-        with contextlib.suppress(ConnectionError):
-            await publish(message)
-    clock.advance(timedelta(seconds=90))
+async def test_the_oldest_unsent_row_ages_from_its_creation_though_no_relay_tried_it() -> None:
+    clock = FixedClock(T0)
+    service, store = a_service(), MemoryStore(clock=clock)
+    _relay = observe_outbox(service, store, clock, Broker())  # holds the watch; never called
+    await committed(store, outbox_message(licenses_assigned("sub-1")))
+    clock.advance(timedelta(seconds=30))
+    await committed(store, outbox_message(licenses_assigned("sub-2")))
+    clock.advance(timedelta(seconds=60))
 
     await refresh_outbox_gauges()
 
@@ -79,8 +74,40 @@ async def test_while_publishes_fail_the_oldest_unsent_row_ages_from_its_event_ti
     assert gauge("csp_outbox_oldest_unsent_age_seconds", service) == 90
 
 
+async def test_once_the_oldest_is_sent_the_age_is_the_next_ones() -> None:
+    clock = FixedClock(T0)
+    service, store = a_service(), MemoryStore(clock=clock)
+    publish = observe_outbox(service, store, clock, Broker())
+    await committed(store, outbox_message(licenses_assigned("sub-1")))
+    clock.advance(timedelta(seconds=30))
+    await committed(store, outbox_message(licenses_assigned("sub-2")))
+    clock.advance(timedelta(seconds=10))
+
+    first, _ = await store.claim_outbox("relay", 10, T0 + timedelta(minutes=5), clock.now())
+    await publish(first.message)
+    await store.mark_sent("relay", [first.seq])
+    await refresh_outbox_gauges()
+
+    assert gauge("csp_outbox_unsent_rows", service) == 1
+    assert gauge("csp_outbox_oldest_unsent_age_seconds", service) == 10
+
+
+async def test_the_test_clocks_offset_does_not_show_in_the_age() -> None:
+    clock = FixedClock(T0)
+    service, store = a_service(), MemoryStore(clock=clock)
+    _relay = observe_outbox(service, store, clock, Broker())  # holds the watch
+    await committed(store, outbox_message(licenses_assigned()))
+    clock.offset = timedelta(days=30)  # business time moved on; the machinery's did not
+    clock.advance(timedelta(seconds=5))
+
+    await refresh_outbox_gauges()
+
+    assert gauge("csp_outbox_oldest_unsent_age_seconds", service) == 5
+
+
 async def test_with_nothing_unsent_both_gauges_read_zero() -> None:
-    service, store, clock = a_service(), MemoryStore(), FixedClock(T0)
+    clock = FixedClock(T0)
+    service, store = a_service(), MemoryStore(clock=clock)
     publish = observe_outbox(service, store, clock, Broker())  # the relay would hold it
     await committed(store, outbox_message(licenses_assigned()))
     await refresh_outbox_gauges()
@@ -104,29 +131,32 @@ async def test_a_service_whose_relay_is_gone_is_no_longer_scraped() -> None:
     assert gauge("csp_outbox_unsent_rows", service) is None
 
 
-async def test_a_backlog_the_relay_never_tried_ages_from_the_first_scrape_that_saw_it() -> None:
+async def test_a_store_that_fails_leaves_the_gauges_as_they_were() -> None:
+    class Failing(MemoryStore):
+        fail = False
+
+        async def outbox_backlog(self) -> OutboxBacklog:
+            if self.fail:
+                raise ConnectionError("store unreachable")
+            return await super().outbox_backlog()
+
     clock = FixedClock(T0)
-    watch = OutboxWatch(a_service(), MemoryStore(), clock)
+    service, store = a_service(), Failing(clock=clock)
+    _relay = observe_outbox(service, store, clock, Broker())  # holds the watch
+    await committed(store, outbox_message(licenses_assigned()))
+    clock.advance(timedelta(seconds=7))
+    await refresh_outbox_gauges()
 
-    assert watch.oldest_age_seconds(unsent=3) == 0  # first seen now: a lower bound
-    clock.advance(timedelta(seconds=40))
-    assert watch.oldest_age_seconds(unsent=3) == 40
-    assert watch.oldest_age_seconds(unsent=0) == 0
-    clock.advance(timedelta(seconds=5))
-    assert watch.oldest_age_seconds(unsent=1) == 0  # a new backlog starts again
+    store.fail = True
+    clock.advance(timedelta(seconds=60))
+    await refresh_outbox_gauges()
+
+    assert gauge("csp_outbox_unsent_rows", service) == 1
+    assert gauge("csp_outbox_oldest_unsent_age_seconds", service) == 7
 
 
-async def test_rows_sent_meanwhile_by_another_relay_are_forgotten_once_the_outbox_is_empty() -> (
-    None
-):
-    clock, broker = FixedClock(T0), Broker()
-    watch = OutboxWatch(a_service(), MemoryStore(), clock)
-    publish = watch.wrap(broker)
-    broker.up = False
-    with contextlib.suppress(ConnectionError):
-        await publish(outbox_message(licenses_assigned().model_copy(update={"time": T0})))
-    clock.advance(timedelta(seconds=10))
-    assert watch.oldest_age_seconds(unsent=1) == 10
-
-    assert watch.oldest_age_seconds(unsent=0) == 0
-    assert watch.oldest_age_seconds(unsent=1) == 0  # the failed row is not remembered
+def test_a_row_stamped_by_a_clock_a_little_ahead_reads_as_age_zero() -> None:
+    watch = OutboxWatch(a_service(), MemoryStore(), FixedClock(T0))
+    assert watch.oldest_age_seconds(OutboxBacklog(1, T0 + timedelta(seconds=2))) == 0
+    assert watch.oldest_age_seconds(OutboxBacklog(1, T0 - timedelta(seconds=2))) == 2
+    assert watch.oldest_age_seconds(OutboxBacklog(0, None)) == 0
