@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 
-.PHONY: install run test lint test-unit test-integration test-e2e bench bench-quick fuzz chaos asyncapi clean
+.PHONY: install run test lint test-unit test-integration test-e2e bench bench-quick bench-soak bench-store fuzz chaos asyncapi clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-## Start broker + ordering + provisioning + billing; Ctrl-C stops all.
+## Start broker + ordering + provisioning + billing + dashboard; Ctrl-C stops all.
 run: install
 	$(BIN)/python -m services.launcher
 
@@ -43,6 +43,17 @@ bench: install
 ## The same at small sizes (about a minute): the harness works; not figures to quote.
 bench-quick: install
 	$(BIN)/python -m benchmarks.purchase_to_charge --quick --no-readme
+
+## Memory over time: 5 minutes at half the maximum rate, each process's RSS at the start
+## and the end of it (about 7 minutes; not a test).
+bench-soak: install
+	$(BIN)/python -m benchmarks.purchase_to_charge --half-seconds 300 --backlog 0 \
+		--raw-messages 0 --no-readme --results benchmarks/results/soak.json
+
+## The SQLite store at 1,000,000 subscriptions: get, list pages, purge beside a writer
+## (about 2 minutes and 1.5 GB of temporary disk; updates benchmarks/README.md).
+bench-store: install
+	$(BIN)/python -m benchmarks.store_scale --documents 1000000
 
 ## schemathesis against each service's OpenAPI on a running system: no input may get a 5xx.
 fuzz: install

@@ -5,90 +5,36 @@ consumer again on its original topic, with its original key."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from shared.clock import Clock
-from shared.events import LicensesAssigned
-from shared.messaging.consumer import EventConsumer
-from shared.messaging.kafka import make_broker
-from shared.messaging.runtime import ServiceRuntime
-from shared.store.sqlite import SqliteStore
-from tests.support.kernel import Count, TallyUnitOfWork, count_from, licenses_assigned, tally_bus
+from tests.support.dead_letter_rig import refusing_reader, run_module
+from tests.support.kernel import licenses_assigned
 from tests.support.polling import eventually
 from tests.support.topics import read_records
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(180)]
 
-REPO = Path(__file__).resolve().parents[3]
 TOPIC = "cli-letters.events"
 
 
 async def csp(bootstrap: str, *args: str, stdin: str = "") -> tuple[int, str, str]:
     """`python -m csp_cli ARGS` (what the `csp` script runs), as the operator would."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "csp_cli",
-        *args,
-        cwd=REPO,
-        env={"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "PATH": "/usr/bin:/bin"},
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(stdin.encode()), timeout=60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
-
-
-async def stat(consumer: EventConsumer, name: str) -> int:
-    await asyncio.sleep(0)
-    return consumer.stats[name]
+    return await run_module("csp_cli", bootstrap, *args, stdin=stdin)
 
 
 async def test_a_real_dead_letter_is_listed_chosen_and_replayed(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    readable: set[str] = set()  # subjects the consumer's decoding understands so far
-    handled: list[tuple[str, int]] = []
-
-    def decode(event: LicensesAssigned) -> Count:
-        if event.subject not in readable:
-            raise ValueError(f"cannot read {event.subject}'s facts yet")
-        return count_from(event)
-
-    async def note(command: Count, uow: TallyUnitOfWork) -> None:
-        handled.append((command.subscription_id, command.assigned_count))
-
-    store = SqliteStore(tmp_path / "receiver.sqlite3")
-    consumer = EventConsumer(
-        name="cli.reader",
-        topic=TOPIC,
-        bus=tally_bus(store, clock=Clock(), handlers={Count: note}),
-        commands={LicensesAssigned: decode},
-    )
-    service = ServiceRuntime(
-        name="cli",
-        store=store,
-        broker=make_broker(kafka_bootstrap, client_id="cli", graceful_timeout=1.0),
-        clock=Clock(),
-        consumers=[consumer],
-    )
-    await service.start()
-    producer = make_broker(kafka_bootstrap, client_id="producer")
-    await producer.start()
-    try:
+    async with refusing_reader(kafka_bootstrap, tmp_path, "cli", TOPIC) as rig:
         first, second = licenses_assigned("sub-a", 3), licenses_assigned("sub-b", 7)
         for event in (first, second):
             headers = {"ce-id": str(event.id), "ce-type": event.type}
             key = event.subject.encode()
-            await producer.publish(event.to_bytes(), topic=TOPIC, key=key, headers=headers)
-        await eventually(lambda: stat(consumer, "dead_lettered"), lambda n: n == 2)
+            await rig.producer.publish(event.to_bytes(), topic=TOPIC, key=key, headers=headers)
+        await eventually(lambda: rig.stat("dead_lettered"), lambda n: n == 2)
 
         code, out, err = await csp(kafka_bootstrap, "dead-letters", "list")
         assert code == 0, err
@@ -120,23 +66,21 @@ async def test_a_real_dead_letter_is_listed_chosen_and_replayed(
         assert code == 2
         assert "nothing replayed: no dead letter at offset 99" in err
 
-        readable.update({"sub-a", "sub-b"})  # the fix is deployed
+        rig.readable.update({"sub-a", "sub-b"})  # the fix is deployed
         # The operator picks sub-a's event at the prompt, then confirms.
         code, out, err = await csp(
             kafka_bootstrap, "dead-letters", "replay", stdin=f"{first.id}\ny\n"
         )
         assert code == 0, err
         assert f"-> {TOPIC} key=sub-a LicensesAssigned {first.id}" in out
-        await eventually(lambda: asyncio.sleep(0, handled), lambda h: h == [("sub-a", 3)])
+        await eventually(rig.handled_now, lambda h: h == [("sub-a", 3)])
 
         code, out, err = await csp(
             kafka_bootstrap, "dead-letters", "replay", "--offset", where_b, "--yes"
         )
         assert code == 0, err
         assert f"-> {TOPIC} key=sub-b LicensesAssigned {second.id}" in out
-        await eventually(
-            lambda: asyncio.sleep(0, handled), lambda h: h == [("sub-a", 3), ("sub-b", 7)]
-        )
+        await eventually(rig.handled_now, lambda h: h == [("sub-a", 3), ("sub-b", 7)])
 
         records = await read_records(kafka_bootstrap, TOPIC, at_least=4)
         replayed = records[2:]
@@ -145,7 +89,4 @@ async def test_a_real_dead_letter_is_listed_chosen_and_replayed(
             (b"sub-b", second.to_bytes()),
         ]
         assert all(not k.startswith("x-dlq-") for r in replayed for k, _ in r.headers)
-        assert consumer.stats["dead_lettered"] == 2  # nothing dead-lettered again
-    finally:
-        await producer.stop()
-        await service.stop()
+        assert rig.consumer.stats["dead_lettered"] == 2  # nothing dead-lettered again
