@@ -33,6 +33,7 @@ class System:
     provisioning: str
     billing: str
     dashboard: str
+    bootstrap: str  # the embedded broker the launcher started
     secret: str
     log: Path
 
@@ -97,6 +98,7 @@ def launch_system(
         provisioning=f"http://127.0.0.1:{ports['provisioning']}",
         billing=f"http://127.0.0.1:{ports['billing']}",
         dashboard=f"http://127.0.0.1:{ports['dashboard']}",
+        bootstrap=f"127.0.0.1:{ports['broker']}",
         secret=DEV_JWT_SECRET,
         log=log,
     )

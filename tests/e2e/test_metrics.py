@@ -1,6 +1,7 @@
 """`/metrics` on every service, read as Prometheus would (prometheus_client's parser):
 after a purchase and its activation through the APIs, each service's counters and
-histograms for what it served, consumed and produced have moved."""
+histograms for what it served, consumed and produced have moved; a redelivered event
+and an unreadable one move the duplicate and dead-letter counters."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from shared.events.topics import ORDERING_SUBSCRIPTIONS
 from tests.e2e.actors import Partner, Publisher
 from tests.e2e.conftest import System
 from tests.support.polling import eventually
+from tests.support.topics import publish_raw, read_records
 
 pytestmark = pytest.mark.e2e
 
@@ -148,3 +151,42 @@ async def test_a_purchase_and_its_activation_move_every_services_counters_and_hi
         for gauge in ("csp_outbox_unsent_rows", "csp_outbox_oldest_unsent_age_seconds"):
             assert any(n == gauge and set(labels.items()) <= ls for n, ls in samples), (name, gauge)
         assert total(samples, "csp_outbox_oldest_unsent_age_seconds", labels) >= 0
+
+
+async def test_a_redelivered_event_and_an_unreadable_one_move_duplicates_and_dead_letters(
+    system: System, partner: Partner
+) -> None:
+    before = {"provisioning": await scrape(system.provisioning)}
+    cid, order = await partner.buy(LINE)
+    sid = order["lineItems"][0]["subscriptionId"]
+    # Provisioning has handled the purchase once it issued the link.
+    await partner.wait_for_subscription(
+        cid, sid, lambda s: s["activationLink"] is not None, "activation link"
+    )
+    [purchase] = await read_records(
+        system.bootstrap,
+        ORDERING_SUBSCRIPTIONS,
+        at_least=1,
+        where=lambda r: r.key is not None and r.key.decode() == sid,
+    )
+    # The same record again (a redelivery), then one nobody can read.
+    await publish_raw(
+        system.bootstrap, ORDERING_SUBSCRIPTIONS, sid, purchase.value, purchase.headers
+    )
+    await publish_raw(system.bootstrap, ORDERING_SUBSCRIPTIONS, sid, b"{not json")
+
+    consumer = {"consumer": "provisioning.purchases"}
+    expected = [
+        Moves(
+            "provisioning",
+            "csp_events_duplicate_total",
+            {**consumer, "type": "SubscriptionPurchased"},
+        ),
+        Moves("provisioning", "csp_events_dead_lettered_total", consumer),
+    ]
+
+    async def shortfalls() -> list[str]:
+        after = {"provisioning": await scrape(system.provisioning)}
+        return [s for m in expected if (s := m.short_of(before, after)) is not None]
+
+    assert await eventually(shortfalls, lambda short: not short, what="metrics moved") == []

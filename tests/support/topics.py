@@ -1,12 +1,13 @@
-"""Read what really landed on a topic of the real broker, from the beginning."""
+"""Read what really landed on a topic of the real broker, from the beginning; put a raw
+record there as any producer could."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 Record = ConsumerRecord[bytes, bytes]
 
@@ -47,3 +48,15 @@ async def _caught_up(reader: AIOKafkaConsumer) -> bool:
         if high is None or await reader.position(partition) < high:
             return False
     return True
+
+
+async def publish_raw(
+    bootstrap: str, topic: str, key: str, value: bytes, headers: Sequence[tuple[str, bytes]] = ()
+) -> None:
+    """One record, acknowledged by the broker: what an outside producer (or a bug) sends."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value, key=key.encode(), headers=list(headers))
+    finally:
+        await producer.stop()
