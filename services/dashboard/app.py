@@ -30,7 +30,7 @@ from services.dashboard.settings import DashboardSettings
 from services.dashboard.topics import DEAD_LETTER_TOPICS
 from services.dashboard.view import PipelineView
 from shared.errors import NotFound, RuleBroken
-from shared.http.errors import clip, install_error_handlers
+from shared.http.errors import clip, error_body, install_error_handlers
 from shared.http.limits import ID_CHARS, install_request_limits, path_id
 from shared.observability.http import install_observability
 
@@ -65,7 +65,7 @@ def build_app(
     clock: Callable[[], int] = now_ms,
 ) -> FastAPI:
     """`view` and `feed` for tests; by default the topics of `settings`' broker."""
-    view = view if view is not None else PipelineView()
+    view = view if view is not None else PipelineView(limits=settings.limits())
     if feed is None:
         feed = KafkaFeed(
             settings.kafka_bootstrap_servers,
@@ -148,38 +148,107 @@ def build_app(
         """Subscriptions per stage, and those in a stage longer than stuckAfterSeconds."""
         return view.funnel.snapshot(clock(), stuck_after(stuck_after_seconds))
 
-    @app.get("/api/subscriptions/{subscription_id}/timeline")
-    async def api_timeline(subscription_id: SubscriptionId) -> dict[str, Any]:
-        """Every event of one subscription on every topic, as they happened."""
+    def not_held(what: str, subscription_id: str) -> JSONResponse:
+        """404 for a subscription not held: unknown, or evicted (said so, with the window)."""
+        evicted = view.was_evicted(subscription_id)
+        sid = clip(subscription_id)
+        if evicted is False:
+            raise NotFound(f"no {what} of subscription {sid} seen", "subscriptionId")
+        held = view.limits.max_subscriptions
+        if evicted:
+            message = (
+                f"subscription {sid} is older than the dashboard's window and was evicted, "
+                f"with its {what}: the dashboard holds the {held} most recently active "
+                "subscriptions (CSP_DASHBOARD_MAX_SUBSCRIPTIONS); the topics still have them"
+            )
+        else:
+            message = (
+                f"no {what} of subscription {sid} in the dashboard's window (the {held} most "
+                "recently active subscriptions): it may be older and evicted"
+            )
+        return JSONResponse(
+            {
+                **error_body("NotFound", clip(message, 300), "subscriptionId"),
+                "evicted": evicted,
+                "window": view.window(),
+            },
+            status_code=404,
+        )
+
+    @app.get("/api/subscriptions/{subscription_id}/timeline", response_model=None)
+    async def api_timeline(subscription_id: SubscriptionId) -> dict[str, Any] | JSONResponse:
+        """Every event of one subscription on every topic, as they happened. A timeline
+        of which older events are no longer held says so (`evicted`, `message`)."""
         events = view.timeline(subscription_id)
         if not events:
-            raise NotFound(
-                f"no events of subscription {clip(subscription_id)} seen", "subscriptionId"
-            )
-        return {"subscriptionId": subscription_id, "events": [e.to_wire() for e in events]}
+            return not_held("events", subscription_id)
+        body: dict[str, Any] = {
+            "subscriptionId": subscription_id,
+            "events": [e.to_wire() for e in events],
+        }
+        gaps = view.timeline_gaps(subscription_id)
+        if gaps is not None:
+            dropped = gaps["eventsDropped"]
+            body |= {
+                "evicted": True,
+                **gaps,
+                "message": (
+                    "older events of this subscription are no longer held: "
+                    + (
+                        f"{dropped} dropped (at most {view.limits.max_events_per_subscription} "
+                        "per subscription, CSP_DASHBOARD_MAX_EVENTS_PER_SUBSCRIPTION)"
+                        if dropped
+                        else "it was evicted from the dashboard's window before these events"
+                    )
+                ),
+            }
+        return body
 
-    @app.get("/api/subscriptions/{subscription_id}/state")
-    async def api_state(subscription_id: SubscriptionId) -> dict[str, Any]:
+    @app.get("/api/subscriptions/{subscription_id}/state", response_model=None)
+    async def api_state(subscription_id: SubscriptionId) -> dict[str, Any] | JSONResponse:
         """The subscription's latest state per part, from the compacted state topic."""
         parts = view.latest_state(subscription_id)
         if not parts:
-            raise NotFound(
-                f"no state of subscription {clip(subscription_id)} seen", "subscriptionId"
-            )
+            if view.knows_subscription(subscription_id):
+                raise NotFound(
+                    f"no state of subscription {clip(subscription_id)} seen", "subscriptionId"
+                )
+            return not_held("state", subscription_id)
         return {"subscriptionId": subscription_id, "parts": parts}
 
-    @app.get("/api/correlations/{correlation_id}/timeline")
-    async def api_correlation(correlation_id: CorrelationId) -> dict[str, Any]:
+    @app.get("/api/correlations/{correlation_id}/timeline", response_model=None)
+    async def api_correlation(correlation_id: CorrelationId) -> dict[str, Any] | JSONResponse:
         """Every event carrying this correlation id (every subscription of one purchase)."""
         events = view.correlation_timeline(correlation_id)
         if not events:
-            raise NotFound(f"no events of correlation {clip(correlation_id)} seen", "correlationId")
+            cid = clip(correlation_id)
+            if not view.evicted_subscriptions:
+                raise NotFound(f"no events of correlation {cid} seen", "correlationId")
+            message = (
+                f"no events of correlation {cid} in the dashboard's window (the "
+                f"{view.limits.max_subscriptions} most recently active subscriptions): "
+                "they may be older and evicted"
+            )
+            return JSONResponse(
+                {
+                    **error_body("NotFound", clip(message, 300), "correlationId"),
+                    "evicted": None,
+                    "window": view.window(),
+                },
+                status_code=404,
+            )
         subscriptions = list(dict.fromkeys(e.subject for e in events))
-        return {
+        body: dict[str, Any] = {
             "correlationId": correlation_id,
             "subscriptionIds": subscriptions,
             "events": [e.to_wire(with_subscription=True) for e in events],
         }
+        if any(view.timeline_gaps(s) for s in subscriptions):
+            body |= {
+                "evicted": True,
+                "message": "older events of some of these subscriptions are no longer held",
+            }
+        return body
 
     @app.get("/api/dead-letters")
     async def api_dead_letters(

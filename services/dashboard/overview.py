@@ -39,6 +39,7 @@ def overview(view: PipelineView, feed: Feed, now_ms: int, stuck_after_s: float) 
         "version": view.version,
         "feed": feed.status(),
         "subscriptions": view.subscription_count(),
+        "window": view.window(),
         "duplicates": view.duplicates,
         "topics": view.rates.snapshot(now_ms),
         "lag": lag_of(feed),

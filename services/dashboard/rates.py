@@ -1,9 +1,14 @@
 """Events per topic over time, by the records' broker timestamps.
 
-Counts are kept per second for the last HORIZON_SECONDS (older ones are dropped; the
-totals stay): the rate is the last minute's count, the chart the last five minutes in
-buckets of BUCKET_SECONDS. Read from the beginning at start, old records fall outside
-the horizon: the rate shows what happens now, the total everything.
+Counts are kept per second for the last HORIZON_SECONDS only, a sliding window (older
+seconds are dropped; the totals stay): the rate is the last minute's count, the chart
+the last five minutes in buckets of BUCKET_SECONDS. Read from the beginning at start,
+old records fall outside the horizon: the rate shows what happens now, the total
+everything.
+
+The window is kept bounded as records are counted, not only when a page asks: a
+dashboard nobody looks at for weeks holds at most MAX_SECONDS_KEPT counters per topic
+(the newest seconds seen, whatever the records' clocks say).
 """
 
 from __future__ import annotations
@@ -17,6 +22,9 @@ BUCKET_SECONDS = 10
 SERIES_BUCKETS = 30
 HORIZON_SECONDS = BUCKET_SECONDS * SERIES_BUCKETS  # five minutes
 RATE_WINDOW_SECONDS = 60
+# Per topic, the most distinct seconds held: past it, all but the newest HORIZON_SECONDS
+# are dropped at once (so the pruning is paid once per HORIZON_SECONDS new seconds).
+MAX_SECONDS_KEPT = 2 * HORIZON_SECONDS
 
 
 class TopicRates:
@@ -33,8 +41,16 @@ class TopicRates:
         self._totals[topic] += 1
         if not decodable:
             self._undecodable[topic] += 1
-        self._seconds[topic][timestamp_ms // 1000] += 1
+        seconds = self._seconds[topic]
+        seconds[timestamp_ms // 1000] += 1
+        if len(seconds) > MAX_SECONDS_KEPT:
+            for old in sorted(seconds)[:-HORIZON_SECONDS]:
+                del seconds[old]
         self._last_ms[topic] = max(self._last_ms.get(topic, 0), timestamp_ms)
+
+    def seconds_kept(self) -> int:
+        """How many per-second counters are held, over every topic (bounded)."""
+        return sum(len(s) for s in self._seconds.values())
 
     def snapshot(self, now_ms: int) -> list[dict[str, Any]]:
         now_s = now_ms // 1000

@@ -7,6 +7,7 @@ event types it has never heard of still show, with their payload as it was sent.
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -40,9 +41,20 @@ class TopicRecord:
         )
 
 
-@dataclass(frozen=True)
+# An event whose record is larger than this keeps no payload (a note of its size instead):
+# one oversized record must not cost what a thousand ordinary ones do. DashboardSettings
+# passes CSP_DASHBOARD_MAX_PAYLOAD_BYTES.
+MAX_PAYLOAD_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
 class SeenEvent:
-    """An event as the dashboard keeps it: where it was, its envelope, its raw payload."""
+    """An event as the dashboard keeps it: where it was, its envelope, and the record's
+    bytes (the payload is parsed from them when asked for: a parsed payload costs about
+    three times its bytes, and most are never looked at).
+
+    Slots and shared strings (topic, type, subject and correlation id are interned) keep
+    one event at about its record's size plus ~0.5 KB."""
 
     topic: str
     partition: int
@@ -54,7 +66,19 @@ class SeenEvent:
     subject: str
     correlation_id: str
     causation_id: str | None
-    payload: Any
+    raw: bytes  # the record's value; b"" when it was over the payload limit
+    raw_size: int = 0  # the record's size in bytes
+
+    @property
+    def payload(self) -> Any:
+        """The envelope's `data` as sent (parsed now), or a note when it was not kept."""
+        if not self.raw and self.raw_size:
+            return f"(payload not kept: the record is {self.raw_size} bytes, over the dashboard's limit)"
+        try:
+            body = json.loads(self.raw)
+        except ValueError:  # cannot happen: it was parsed once to be taken
+            return None
+        return body.get("data") if isinstance(body, dict) else None
 
     @property
     def order(self) -> tuple[datetime, str, int, int]:
@@ -79,7 +103,9 @@ class SeenEvent:
         }
 
 
-def decode_event(record: TopicRecord) -> SeenEvent | None:
+def decode_event(
+    record: TopicRecord, *, max_payload_bytes: int = MAX_PAYLOAD_BYTES
+) -> SeenEvent | None:
     """The envelope of `record`, or None when it holds none (not JSON, fields missing)."""
     try:
         body = json.loads(record.value)
@@ -89,16 +115,18 @@ def decode_event(record: TopicRecord) -> SeenEvent | None:
     except (ValueError, ValidationError):
         return None
     occurred = envelope.time if envelope.time.tzinfo else envelope.time.replace(tzinfo=UTC)
+    size = len(record.value)
     return SeenEvent(
-        topic=record.topic,
+        topic=sys.intern(record.topic),
         partition=record.partition,
         offset=record.offset,
         recorded_ms=record.timestamp_ms,
         event_id=str(envelope.id),
-        type=envelope.type,
+        type=sys.intern(envelope.type),
         occurred_at=occurred,
-        subject=envelope.subject,
-        correlation_id=envelope.correlation_id,
+        subject=sys.intern(envelope.subject),
+        correlation_id=sys.intern(envelope.correlation_id),
         causation_id=envelope.causation_id,
-        payload=body.get("data"),
+        raw=bytes(record.value) if size <= max_payload_bytes else b"",
+        raw_size=size,
     )

@@ -8,7 +8,7 @@ function bar(percent) {
   return node;
 }
 
-function renderFunnel(funnel) {
+function renderFunnel(funnel, window_) {
   const stages = funnel.stages;
   const most = Math.max(1, ...stages.map((s) => s.reached));
   document.getElementById("funnel").replaceChildren(
@@ -27,8 +27,13 @@ function renderFunnel(funnel) {
       )
     )
   );
+  const w = window_ || {};
+  const held = w.subscriptionsEvicted
+    ? ` Details (timeline, state) are held for the ${w.maxSubscriptions} most recently active subscriptions;` +
+      ` ${w.subscriptionsEvicted} older ones were evicted and stay in these counts.`
+    : "";
   document.getElementById("funnel-note").textContent =
-    `${funnel.ended} ended (cancelled or expired). A stage counts every subscription that reached it or a later one.`;
+    `${funnel.ended} ended (cancelled or expired). A stage counts every subscription that reached it or a later one.${held}`;
   document.getElementById("stuck-threshold").textContent = funnel.stuckAfterSeconds;
   document.getElementById("stuck-count").textContent = funnel.stuckCount;
   const labels = Object.fromEntries(stages.map((s) => [s.key, s.label]));
@@ -114,6 +119,9 @@ function renderLag(groups) {
 
 function renderDeadLetters(deadLetters) {
   document.getElementById("dlq-count").textContent = deadLetters.totalCount;
+  document.getElementById("dlq-note").textContent = deadLetters.dropped
+    ? `The newest ${deadLetters.totalCount} are held; ${deadLetters.dropped} older ones were dropped (the topics still have them).`
+    : "";
   replaceRows(
     document.querySelector("#dead-letters tbody"),
     deadLetters.items.map((letter) => deadLetterRow(letter, true)),
@@ -123,7 +131,7 @@ function renderDeadLetters(deadLetters) {
 }
 
 function render(data) {
-  renderFunnel(data.funnel);
+  renderFunnel(data.funnel, data.window);
   renderTopics(data.topics);
   renderLag(data.lag);
   renderDeadLetters(data.deadLetters);

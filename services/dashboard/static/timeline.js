@@ -54,7 +54,9 @@ async function load(version) {
     note.textContent = `${body.error ? body.error.message : answer.status}; the page shows them as they arrive.`;
     renderEvents([]);
   } else {
-    note.textContent = `${body.events.length} events, in the order they happened (occurredAt, then topic and offset).`;
+    note.textContent =
+      `${body.events.length} events, in the order they happened (occurredAt, then topic and offset).` +
+      (body.evicted ? ` Not all: ${body.message}.` : "");
     renderEvents(body.events);
   }
   document.body.dataset.version = version;
