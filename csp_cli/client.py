@@ -96,9 +96,10 @@ def api_error(service: str, response: httpx.Response) -> ApiError:
     """The API's `{"error": {"code", "message", "target"}}`, or what the body says."""
     status = response.status_code
     try:
-        error = response.json().get("error")
+        body = response.json()
+        error = body.get("error")
     except (ValueError, AttributeError):
-        error = None
+        body, error = None, None
     if isinstance(error, dict) and isinstance(error.get("message"), str):
         code = str(error.get("code") or response.reason_phrase)
         target = error.get("target") if isinstance(error.get("target"), str) else None
@@ -109,7 +110,8 @@ def api_error(service: str, response: httpx.Response) -> ApiError:
         target = None
     if status == 401:
         message += " (check --token / CSP_TOKEN)"
-    return ApiError(service, status, code.replace(" ", ""), message, target)
+    extra = body if isinstance(body, dict) else None
+    return ApiError(service, status, code.replace(" ", ""), message, target, extra)
 
 
 def _present(params: dict[str, Any]) -> dict[str, Any]:

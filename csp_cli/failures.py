@@ -3,6 +3,8 @@ code, never a traceback (`main.CspGroup` prints them)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 # Exit codes (docs/cli.md): click's own usage errors are 2 as well.
 FAILED = 1  # the API refused, a service or the broker could not be reached
 USAGE = 2  # something the command needs was not given
@@ -25,10 +27,17 @@ class ApiError(CliFailure):
     """An HTTP error answer, with the API's own `{"error": {code, message, target}}`."""
 
     def __init__(
-        self, service: str, status: int, code: str, message: str, target: str | None = None
+        self,
+        service: str,
+        status: int,
+        code: str,
+        message: str,
+        target: str | None = None,
+        body: dict[str, Any] | None = None,
     ) -> None:
         self.service, self.status, self.code = service, status, code
         self.message, self.target = message, target
+        self.body = body or {}  # the whole JSON answer: some add fields beside `error`
         where = f" (target: {target})" if target else ""
         super().__init__(f"{service} answered {status} {code}: {message}{where}")
 

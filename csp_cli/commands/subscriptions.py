@@ -102,6 +102,8 @@ def _timeline(found: Connection, sid: str) -> tuple[list[Any] | None, str | None
     try:
         body = found.dashboard().get(path("/api/subscriptions", sid, "timeline"))
     except ApiError as error:
+        if error.status == 404 and error.body.get("evicted") is not None:
+            return None, error.message  # older than the dashboard's window: it says so
         if error.status == 404:
             return [], None
         return None, f"{needs}, and {error}"

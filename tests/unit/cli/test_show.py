@@ -84,6 +84,22 @@ def test_a_dashboard_that_knows_no_event_of_it_yet(
     assert "timeline: the dashboard has seen no event of this subscription yet" in result.stdout
 
 
+def test_a_timeline_older_than_the_dashboards_window_is_said_so(
+    csp: Csp, ordering: ScriptedApi, dashboard: ScriptedApi
+) -> None:
+    ordering.on("GET", SUBSCRIPTION, s.active())
+    evicted = "subscription s-1 is older than the dashboard's window and was evicted"
+    answer = error(404, "NotFound", evicted, "subscriptionId")
+    dashboard.on("GET", TIMELINE, Answer(404, {**answer.body, "evicted": True, "window": {}}))
+
+    result = csp("show", s.CID, s.SID)
+
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.stdout.splitlines() if line.startswith("no timeline"))
+    assert "older than the dashboard's window" in line
+    assert "has seen no event" not in result.stdout
+
+
 def test_a_dashboard_error_is_reported_and_show_still_succeeds(
     csp: Csp, ordering: ScriptedApi, dashboard: ScriptedApi
 ) -> None:
