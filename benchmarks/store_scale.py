@@ -46,6 +46,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from shared.logging import configure_logging
+
 README = Path(__file__).resolve().parent / "README.md"
 BEGIN, END = "<!-- store-scale:begin -->", "<!-- store-scale:end -->"
 PARTNERS = 100
@@ -569,6 +571,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.documents < 1000 or args.samples < 1 or args.purge_rows < 0:
         parser.error("--documents at least 1000, --samples at least 1, --purge-rows >= 0")
+    # Warnings only: an info line per timed request would bury the figures.
+    configure_logging("store-scale", "warning")
     text = asyncio.run(run(args))
     print(text)
     if not args.no_readme:

@@ -13,10 +13,15 @@ disagree by `CLOCK_SKEW_LEEWAY`. Claims become a principal in one place
 Bad, expired, not-yet-valid or unsigned token -> 401 naming why; the wrong kind of
 caller or role -> 403; the issuer's keys cannot be fetched -> 503 (the token may be
 fine: the caller should retry, not sign in again).
+
+A caller sends the same token with each request: once verified, its principal is kept
+(`VerifiedTokens`) until the token expires or `VERIFIED_TOKEN_SECONDS` pass, whichever
+is first, so the next requests skip the signature check (and, for JWKS, the thread).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -24,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import jwt
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from shared.errors import Forbidden, Unauthorized, Unavailable
 
@@ -47,6 +53,11 @@ JWKS_ALGORITHMS = ("RS256",)
 JWKS_CACHE_LIFESPAN = timedelta(minutes=5)
 JWKS_REFRESH_COOLDOWN = timedelta(seconds=30)
 JWKS_FETCH_TIMEOUT = timedelta(seconds=5)
+
+# A verified token is trusted again without a check for this long at most (never past
+# its exp): also how long a key the issuer withdrew still admits tokens it signed.
+VERIFIED_TOKEN_SECONDS = 60.0
+VERIFIED_TOKENS_KEPT = 4096  # distinct tokens; past it the cache starts over
 
 
 @dataclass(frozen=True)
@@ -165,8 +176,8 @@ class _JwksClient(jwt.PyJWKClient):
 class JwksVerifier:
     """RS256 tokens of an OIDC issuer, verified with the keys its JWKS URL publishes.
 
-    Synchronous (urllib under PyJWKClient): call it from a thread, as FastAPI does
-    with the Authenticator's plain `def` dependencies, never on the event loop.
+    Synchronous (urllib under PyJWKClient): call it from a thread, as the
+    Authenticator does, never on the event loop.
     """
 
     def __init__(
@@ -245,40 +256,81 @@ _bearer = HTTPBearer(auto_error=False, description="JWT: a partner user or a pub
 Credentials = HTTPAuthorizationCredentials | None
 
 
+class VerifiedTokens:
+    """Token -> its principal, until min(its exp, verified + `seconds`). Keyed by the
+    whole token: its signature is part of it, so no other token can hit an entry."""
+
+    def __init__(
+        self, seconds: float = VERIFIED_TOKEN_SECONDS, most: int = VERIFIED_TOKENS_KEPT
+    ) -> None:
+        self._seconds = seconds
+        self._most = most
+        self._entries: dict[str, tuple[Principal, float]] = {}
+
+    def get(self, token: str, now: float) -> Principal | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        if now >= entry[1]:
+            del self._entries[token]
+            return None
+        return entry[0]
+
+    def keep(self, token: str, principal: Principal, expires: float, now: float) -> None:
+        if len(self._entries) >= self._most:
+            self._entries.clear()  # rare; simpler than an LRU and as bounded
+        self._entries[token] = (principal, min(expires, now + self._seconds))
+
+
 class Authenticator:
     """FastAPI dependencies bound to one verifier: `Depends(auth.partner_reader)` etc.
 
     Built from an HS256 secret (`Authenticator(secret)`) or a verifier
-    (`Authenticator(verifier_for(settings))`). The dependencies are plain `def` on
-    purpose: FastAPI runs them in its threadpool, so a JWKS fetch never blocks the
-    event loop.
+    (`Authenticator(verifier_for(settings))`). The dependencies are `async def`: a token
+    seen before is answered from `VerifiedTokens` on the event loop; a new one is
+    verified there too when that is pure computation (HS256), else (JWKS, which may
+    fetch the issuer's keys; any other verifier) in FastAPI's threadpool, so a key
+    fetch never blocks the event loop.
     """
 
     def __init__(self, verifier: str | TokenVerifier) -> None:
         self._verifier = SharedSecretVerifier(verifier) if isinstance(verifier, str) else verifier
+        self._inline = isinstance(self._verifier, SharedSecretVerifier)
+        self._verified = VerifiedTokens()
 
-    def principal(self, credentials: Credentials = Depends(_bearer)) -> Principal:
+    async def principal(self, credentials: Credentials = Depends(_bearer)) -> Principal:
         if credentials is None or not credentials.credentials.strip():
             raise Unauthorized("missing 'Authorization: Bearer <token>' header")
+        token = credentials.credentials.strip()
+        now = time.time()
+        known = self._verified.get(token, now)
+        if known is not None:
+            return known
         try:
-            return decode_principal(credentials.credentials.strip(), self._verifier)
+            if self._inline:
+                claims = self._verifier.claims(token)
+            else:
+                claims = await run_in_threadpool(self._verifier.claims, token)
         except JwksUnavailable as error:
             raise Unavailable(f"cannot verify the bearer token now: {error}") from error
+        principal = principal_from_claims(claims)
+        self._verified.keep(token, principal, float(claims["exp"]), now)
+        return principal
 
-    def partner_reader(self, credentials: Credentials = Depends(_bearer)) -> PartnerUser:
-        principal = self.principal(credentials)
+    async def partner_reader(self, credentials: Credentials = Depends(_bearer)) -> PartnerUser:
+        principal = await self.principal(credentials)
         if not isinstance(principal, PartnerUser) or not principal.can_read:
             raise Forbidden("a partner user role is required")
         return principal
 
-    def partner_writer(self, credentials: Credentials = Depends(_bearer)) -> PartnerUser:
-        user = self.partner_reader(credentials)
+    async def partner_writer(self, credentials: Credentials = Depends(_bearer)) -> PartnerUser:
+        user = await self.partner_reader(credentials)
         if not user.can_write:
             raise Forbidden("this call needs the GlobalAdmin or AdminAgent role")
         return user
 
-    def publisher(self, credentials: Credentials = Depends(_bearer)) -> PublisherClient:
-        principal = self.principal(credentials)
+    async def publisher(self, credentials: Credentials = Depends(_bearer)) -> PublisherClient:
+        principal = await self.principal(credentials)
         if not isinstance(principal, PublisherClient):
             raise Forbidden("a publisher token is required")
         return principal

@@ -10,9 +10,9 @@ Within a claimed batch each key (topic, subscription) is one task publishing its
 in commit order. Every publish has `publish_timeout` (5 s, below the 10 s lease, and
 far below aiokafka's 40 s request timeout), and a key starts a publish only if that
 publish can time out before the lease ends, so no row is still being published when
-another relay may claim it. A row is marked sent as soon as its publish returned, by
-a writer that batches whatever finished meanwhile: one slow key does not hold back the
-marking of the others. A key whose publish fails or times out stops there; that row and
+another relay may claim it. A key's rows are marked sent as soon as its last publish
+returned, by a writer that batches whatever finished meanwhile: one slow key does not
+hold back the marking of the others. A key whose publish fails or times out stops there; that row and
 its later ones are given back at the end of the batch and published, in order, by the
 next round (a timed-out publish may still land: the inbox skips the second copy).
 
@@ -148,19 +148,28 @@ class OutboxRelay:
         loop = asyncio.get_running_loop()
 
         async def in_order(rows: list[ClaimedMessage]) -> None:
-            for row in rows:  # a failure stops this key only: nothing overtakes it
-                if loop.time() > last_start:
-                    return  # out of lease: the rest goes back, for the next round
-                try:
-                    async with asyncio.timeout(self._publish_timeout):
-                        await self._publish(row.message)
-                except TimeoutError:
-                    raise PublishTimedOut(
-                        f"no acknowledgement of outbox row {row.seq} (topic "
-                        f"{row.message.topic}, key {row.message.key}) within "
-                        f"{self._publish_timeout} s"
-                    ) from None
-                marker.add(row.seq)
+            # Marked when the key's run ends (a failure included, not a cancellation):
+            # its next rows wait for all of these anyway, and it is one write, not one
+            # per row.
+            published: list[int] = []
+            try:
+                for row in rows:  # a failure stops this key only: nothing overtakes it
+                    if loop.time() > last_start:
+                        break  # out of lease: the rest goes back, for the next round
+                    try:
+                        async with asyncio.timeout(self._publish_timeout):
+                            await self._publish(row.message)
+                    except TimeoutError:
+                        raise PublishTimedOut(
+                            f"no acknowledgement of outbox row {row.seq} (topic "
+                            f"{row.message.topic}, key {row.message.key}) within "
+                            f"{self._publish_timeout} s"
+                        ) from None
+                    published.append(row.seq)
+            except Exception:
+                marker.add(*published)
+                raise
+            marker.add(*published)
 
         outcomes = await asyncio.gather(
             *(in_order(rows) for rows in by_key.values()), return_exceptions=True
@@ -210,8 +219,10 @@ class _SentMarker:
         self._marked: set[int] = set()
         self._writer: asyncio.Task[None] | None = None
 
-    def add(self, seq: int) -> None:
-        self._waiting.append(seq)
+    def add(self, *seqs: int) -> None:
+        if not seqs:
+            return
+        self._waiting.extend(seqs)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write(), name="outbox-mark-sent")
 

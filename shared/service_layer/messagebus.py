@@ -5,7 +5,8 @@ event consumers turn what they received into a command (a change) or a query (a
 read) and hand it here. The bus opens the unit of work, runs the one handler
 registered for that message type and, for a command, commits. A consumer passes its
 inbox entry too, so the inbox row, the state change and the outbox rows are one
-transaction. Handlers are plain `async def handle(message, uow, **dependencies)`;
+transaction. A consumer with several events at hand runs them in one `batch()`: one
+transaction for all of them, each with its own inbox row and cause. Handlers are plain `async def handle(message, uow, **dependencies)`;
 dependencies (catalog, token signer, clock) are bound by parameter name when the
 bus is built, so a missing one fails at start, not on the first request.
 """
@@ -14,11 +15,13 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from shared.domain.record import Record
+from shared.service_layer.group_commit import GroupCommit
 from shared.service_layer.unit_of_work import Cause, UnitOfWork
 
 
@@ -63,6 +66,9 @@ class MessageBus:
         self._unit_of_work = unit_of_work
         deps = dict(dependencies or {})
         self._handlers = {kind: _inject(handler, deps) for kind, handler in handlers.items()}
+        # Commands without an inbox entry (requests, due work) share transactions when
+        # they queue for the writer (shared/service_layer/group_commit.py).
+        self._groups = GroupCommit(unit_of_work, self._handler, self._alone)
 
     def handles(self, kind: type[Command | Query]) -> bool:
         return kind in self._handlers
@@ -74,16 +80,58 @@ class MessageBus:
         cause: Cause | None = None,
         inbox: InboxEntry | None = None,
     ) -> Any:
-        handler = self._handlers.get(type(message))
-        if handler is None:
-            raise TypeError(f"no handler registered for {type(message).__name__}")
+        handler = self._handler(message)
         reads = isinstance(message, Query)
+        if not reads and inbox is None:
+            return await self._groups.handle(message, cause)  # type: ignore[arg-type]
         async with self._unit_of_work(cause=cause, read_only=reads) as uow:
             if inbox is not None and not await uow.record_inbox(inbox.consumer, inbox.event_id):
                 return ALREADY_HANDLED
             result = await handler(message, uow)
             if not reads:
                 await uow.commit()
+        return result
+
+    async def _alone(self, command: Command, cause: Cause | None) -> Any:
+        """One command in a transaction of its own."""
+        handler = self._handler(command)
+        async with self._unit_of_work(cause=cause, read_only=False) as uow:
+            result = await handler(command, uow)
+            await uow.commit()
+        return result
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[Batch]:
+        """Commands in ONE transaction, committed when the block ends without an error.
+        Anything raised inside rolls all of them back (the caller may then run them one
+        at a time with `handle`): none is half-applied."""
+        async with self._unit_of_work(cause=None, read_only=False) as uow:
+            yield Batch(self, uow)
+            await uow.commit()
+
+    def _handler(self, message: Command | Query) -> Handler:
+        handler = self._handlers.get(type(message))
+        if handler is None:
+            raise TypeError(f"no handler registered for {type(message).__name__}")
+        return handler
+
+
+class Batch:
+    """Commands of one `MessageBus.batch()`: each runs as `MessageBus.handle` would (inbox
+    row first, then its handler) and its changes and events are flushed under its own
+    cause before the next one, which sees them."""
+
+    def __init__(self, bus: MessageBus, uow: UnitOfWork) -> None:
+        self._bus = bus
+        self._uow = uow
+
+    async def handle(self, command: Command, *, cause: Cause, inbox: InboxEntry) -> Any:
+        handler = self._bus._handler(command)
+        self._uow.cause = cause
+        if not await self._uow.record_inbox(inbox.consumer, inbox.event_id):
+            return ALREADY_HANDLED
+        result = await handler(command, self._uow)
+        await self._uow.flush()
         return result
 
 

@@ -11,6 +11,8 @@ Only the message bus opens and commits one (`shared/service_layer/messagebus.py`
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import inspect
 import uuid
 from collections.abc import Awaitable, Callable
@@ -67,8 +69,12 @@ class UnitOfWork:
         self.read_only = read_only
         self._tx: Transaction | None = None
         self._tracked: dict[tuple[type[Aggregate], str], _Tracked] = {}
+        # Handed out since the last flush: the ones a batch's next flush looks at.
+        self._touched: dict[tuple[type[Aggregate], str], None] = {}
         self._repositories: dict[type[Any], Any] = {}
-        self._after_commit: list[Callable[[], Awaitable[None] | None]] = []
+        self._after_commit: list[
+            tuple[Callable[[], Awaitable[None] | None], contextvars.Context]
+        ] = []
 
     async def __aenter__(self) -> UnitOfWork:
         self._tx = self._store.read_only() if self.read_only else self._store.transaction()
@@ -100,6 +106,7 @@ class UnitOfWork:
     def track(self, aggregate: AG, document: dict[str, Any], *, added: bool = False) -> AG:
         """Remember an aggregate handed out; the same id twice gives the same object."""
         key = (type(aggregate), aggregate.id)
+        self._touched[key] = None
         known = self._tracked.get(key)
         if known is not None:
             return known.aggregate  # type: ignore[return-value]
@@ -115,14 +122,33 @@ class UnitOfWork:
 
     def after_commit(self, callback: Callable[[], Awaitable[None] | None]) -> None:
         """Run `callback` once the commit succeeded (e.g. move an in-memory clock);
-        an async one is awaited, after the transaction has ended."""
-        self._after_commit.append(callback)
+        an async one is awaited, after the transaction has ended. It runs in the context
+        it was registered in: a batch commits after all its events, and what the callback
+        logs still carries its own event's (or request's) binding."""
+        self._after_commit.append((callback, contextvars.copy_context()))
 
     async def commit(self) -> None:
+        await self.flush(everything=True)
+        await self.transaction.commit()
+        for callback, context in self._after_commit:
+            result = context.run(callback)
+            if inspect.isawaitable(result):
+                await asyncio.create_task(_awaited(result), context=context)
+
+    async def flush(self, *, everything: bool = False) -> None:
+        """Write what changed, and its events, into the open transaction under the
+        current `cause`. A batch of events (`MessageBus.batch`) flushes after each
+        handler, so each outbox row names the event that caused it; such a flush looks
+        only at the aggregates handed out since the last one (a handler reaches no
+        other), so a batch costs linear, not quadratic, document comparisons. The
+        commit looks at all of them."""
         tx = self.transaction
         recorded: list[tuple[int, DomainEvent, Aggregate]] = []
         changed: list[Aggregate] = []
-        for tracked in list(self._tracked.values()):
+        touched, self._touched = self._touched, {}
+        for key, tracked in list(self._tracked.items()):
+            if not everything and key not in touched:
+                continue
             aggregate = tracked.aggregate
             document = aggregate.document()
             if document != tracked.document:
@@ -158,13 +184,12 @@ class UnitOfWork:
             )
             if state is not None:
                 tx.add_outbox(outbox_message(state))
-        await tx.commit()
-        for callback in self._after_commit:
-            result = callback()
-            if inspect.isawaitable(result):
-                await result
 
     def _correlation(self, aggregate: Aggregate) -> str:
         """The cause's, else the aggregate's own (the purchase that started it)."""
         own = getattr(aggregate, "correlation_id", None)
         return self.cause.correlation_id or own or str(uuid.uuid4())
+
+
+async def _awaited(result: Awaitable[None]) -> None:
+    await result

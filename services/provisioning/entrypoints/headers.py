@@ -19,7 +19,7 @@ API_VERSION = "2018-08-31"
 TRACKING_HEADERS = ("x-ms-requestid", "x-ms-correlationid")
 
 
-def require_api_version(
+async def require_api_version(
     api_version: Annotated[
         Literal["2018-08-31"],
         Query(alias="api-version", description="Mandatory; the only version is 2018-08-31."),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import inspect
 import json
 import socket
 import threading
@@ -25,6 +24,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi.security import HTTPAuthorizationCredentials
 
 from shared.errors import Unauthorized
 from shared.http.auth import (
@@ -32,6 +32,7 @@ from shared.http.auth import (
     JwksUnavailable,
     JwksVerifier,
     PartnerUser,
+    VerifiedTokens,
     decode_principal,
 )
 from tests.support.auth_app import app_with
@@ -336,9 +337,56 @@ def test_a_jwks_verifier_always_checks_issuer_and_audience() -> None:
         JwksVerifier("https://login.example/keys", issuer="", audience=AUDIENCE)
 
 
-@pytest.mark.parametrize("name", ["principal", "partner_reader", "partner_writer", "publisher"])
-def test_the_dependencies_run_in_the_threadpool_so_a_key_fetch_never_blocks_the_loop(
-    name: str,
+async def test_a_new_token_is_verified_in_the_threadpool_so_a_key_fetch_never_blocks_the_loop(
+    issuer: Issuer, key_a: SigningKey
 ) -> None:
-    """FastAPI runs a plain `def` dependency in its threadpool; PyJWKClient is blocking."""
-    assert not inspect.iscoroutinefunction(getattr(Authenticator, name))
+    """PyJWKClient is blocking: a token not seen before is verified off the event loop."""
+    issuer.keys = [key_a]
+    threads: list[threading.Thread] = []
+
+    class Watched(JwksVerifier):
+        def claims(self, token: str) -> dict[str, Any]:
+            threads.append(threading.current_thread())
+            return super().claims(token)
+
+    watched = Watched(issuer.url, issuer=ISSUER, audience=AUDIENCE)
+    response = await call(watched, key_a.sign())
+
+    assert response.status_code == 200
+    assert threads and threads[0] is not threading.main_thread()
+
+
+async def test_a_verified_token_is_not_checked_again_until_the_cache_lets_it_go(
+    issuer: Issuer, key_a: SigningKey
+) -> None:
+    issuer.keys = [key_a]
+    checks = 0
+
+    class Counted(JwksVerifier):
+        def claims(self, token: str) -> dict[str, Any]:
+            nonlocal checks
+            checks += 1
+            return super().claims(token)
+
+    auth = Authenticator(Counted(issuer.url, issuer=ISSUER, audience=AUDIENCE))
+    credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=key_a.sign())
+    first = await auth.principal(credentials)
+    assert await auth.principal(credentials) == first
+    assert checks == 1
+    other = HTTPAuthorizationCredentials(scheme="Bearer", credentials=key_a.sign(sub="bob"))
+    assert await auth.principal(other) != first  # another token: checked on its own
+    assert checks == 2
+
+
+def test_verified_tokens_are_kept_until_their_exp_or_the_cache_time_whichever_is_first() -> None:
+    tokens = VerifiedTokens(seconds=60, most=2)
+    alice = PartnerUser("alice", "p1", frozenset({"GlobalAdmin"}))
+    tokens.keep("t1", alice, expires=1_000.0, now=990.0)  # expires before the cache time
+    tokens.keep("t2", alice, expires=5_000.0, now=990.0)
+    assert tokens.get("t1", 999.0) == alice
+    assert tokens.get("t1", 1_000.0) is None  # expired: verified again, and refused
+    assert tokens.get("t2", 1_049.0) == alice
+    assert tokens.get("t2", 1_050.0) is None  # the cache time is up
+    for n in range(3):  # bounded
+        tokens.keep(f"x{n}", alice, expires=5_000.0, now=990.0)
+    assert len(tokens._entries) <= 2
