@@ -89,6 +89,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--half-seconds", type=float, default=15.0, help="length of the fixed-rate phase (15)"
     )
     p.add_argument(
+        "--half-rate",
+        type=float,
+        default=None,
+        help="the fixed-rate phase's offered rate (default: half the measured maximum)",
+    )
+    p.add_argument(
         "--backlog", type=int, default=300, help="purchases in the backlog phase; 0 skips it (300)"
     )
     p.add_argument(
@@ -297,7 +303,7 @@ async def run(args: argparse.Namespace, workdir: Path, r: dict[str, Any]) -> Non
             r["profiled"] = True
             r["profile"] = await _finish_profiles(spies, args.max_seconds)
 
-        rate = max(1.0, (r["max"]["activations_per_s"] or 2.0) / 2)
+        rate = args.half_rate or max(1.0, (r["max"]["activations_per_s"] or 2.0) / 2)
         print(
             f"fixed rate: {rate:.1f} subscriptions/s for {args.half_seconds:.0f} s ...", flush=True
         )

@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import platform
 import random
@@ -573,6 +574,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--documents at least 1000, --samples at least 1, --purge-rows >= 0")
     # Warnings only: an info line per timed request would bury the figures.
     configure_logging("store-scale", "warning")
+    logging.getLogger().setLevel(logging.WARNING)  # httpx logs each request at info
     text = asyncio.run(run(args))
     print(text)
     if not args.no_readme:

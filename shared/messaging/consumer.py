@@ -2,9 +2,9 @@
 bus, which runs it with the inbox row in one transaction (inbox + state + outbox).
 
 `EventConsumer.handle` (one delivery) and `handle_batch` (what one fetch returned) are
-Kafka-free so they are unit-testable; `subscribe` binds `handle_batch` to a FastStream
-batch subscriber that commits the offsets only after it returned
-(AckPolicy.NACK_ON_ERROR). A batch is ONE store transaction (every event its own inbox
+Kafka-free so they are unit-testable; `kafka_subscription.subscribe` binds
+`handle_batch` to a FastStream batch subscriber that commits the offsets only after it
+returned (AckPolicy.NACK_ON_ERROR). A batch is ONE store transaction (every event its own inbox
 row, state change and outbox rows, under its own cause) and ONE offset commit: measured
 on a backlog (`benchmarks.consumer_bench`), billing went from ~165 to ~650 events/s and
 from ~4.9 to ~1.4 CPU ms per event, the store round trips per event from 34 to 11.
@@ -31,41 +31,21 @@ Outcomes of one delivery:
   succeeds (the cause went away, or a fix was deployed and the service restarted) the
   partition flows again. `stalled` / `status()` show what is stuck and since when.
 
-How a partition stops while the others flow (`subscribe`): FastStream's Kafka
-subscriber is one aiokafka consumer read by one task (`getmany()` in a loop), so its
-partitions are handled one batch at a time; sleeping in the handler between tries
-would stop every partition of the group member, and raising for an immediate
-redelivery would spin. Per-partition workers would mean replacing FastStream's
-subscriber (its acknowledgement, AsyncAPI and lifecycle) with a hand-made consumer.
-Instead the handler uses aiokafka's own flow control: on `PartitionStalled` it
-`pause()`s that partition (the fetcher stops fetching it and drops what it had
-fetched), leaves that partition's later records of the batch alone and `seek()`s it
-back to the failing offset, so the commit after the batch stores that offset for it
-(and the batch's end for the others); a timer `resume()`s it after the backoff and
-the same event is fetched again. Meanwhile the loop goes on with the other partitions.
-Their commits (`commit()` of the consumed positions) cannot move the stalled one past
-its event: its position is the failing offset. On a rebalance the timers and stalls of
-revoked partitions are forgotten; whoever gets the partition starts at its committed
-offset, the failing event, and stalls again if it still fails.
+How a stalled partition stops while the others flow, on Kafka: `kafka_subscription`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import chain
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -94,12 +74,6 @@ from shared.service_layer.messagebus import (
 )
 from shared.service_layer.unit_of_work import Cause
 
-SESSION_TIMEOUT_MS = 6000
-# Records handled in one transaction and one offset commit at most. Bounded so a batch
-# holds the store's single writer (HTTP requests wait for it) for tens of ms, not more.
-MAX_BATCH = 64
-# How long one fetch waits for records on a quiet topic before the loop looks again.
-IDLE_FETCH_MS = 1000
 log = structlog.get_logger(__name__)
 
 Translate = Callable[[Any], Command]  # a wire event -> the command it asks of this service
@@ -181,11 +155,16 @@ class EventConsumer:
         # delivery that ended in a pause; retries: one per failed handler attempt.
         self.stats: Counter[str] = Counter()
         self.stalled: dict[int, Stall] = {}  # partition -> what it is stopped at
-        self._timers = ResumeTimers()
+        self.resume_timers = ResumeTimers()
 
     @property
     def handled_types(self) -> frozenset[type[Event]]:
         return frozenset(self._commands)
+
+    @property
+    def handled_names(self) -> list[str]:
+        """The wire type names it handles (for the AsyncAPI description)."""
+        return list(self._registry.names)
 
     def status(self) -> dict[str, Any]:
         """JSON-able, for a readiness or metrics endpoint."""
@@ -464,7 +443,7 @@ class EventConsumer:
 
     def forget(self, partition: int) -> None:
         """The partition went to another member (a rebalance): nothing to show or resume."""
-        self._timers.cancel(partition)
+        self.resume_timers.cancel(partition)
         self.stalled.pop(partition, None)
 
     async def _to_dead_letter(
@@ -500,99 +479,11 @@ class EventConsumer:
         self._dead_letter = dead_letter
 
     def subscribe(
-        self,
-        broker: KafkaBroker,
-        dead_letter: DeadLetter,
-        *,
-        fetch_max_wait_ms: int = 500,
-        max_batch: int = MAX_BATCH,
+        self, broker: KafkaBroker, dead_letter: DeadLetter, *, fetch_max_wait_ms: int = 500
     ) -> None:
-        """Register on the broker: group = consumer name, what one fetch returned (up to
-        `max_batch` records) handled as one batch, the offsets committed after it, a
-        partition paused while its event is stalled (see the module's docstring)."""
-        self.bind_dead_letter(dead_letter)
+        """Register on the broker (`kafka_subscription.subscribe`, where the Kafka side
+        of a batch, a pause and a rebalance lives)."""
+        # Imported here: that module builds on this one.
+        from shared.messaging.kafka_subscription import subscribe
 
-        async def no_body(message: Any) -> None:  # the records are read from raw_message
-            return None
-
-        subscriber = broker.subscriber(
-            self.topic,
-            group_id=self.name,
-            batch=True,
-            max_records=max_batch,
-            ack_policy=AckPolicy.NACK_ON_ERROR,
-            auto_offset_reset="earliest",
-            fetch_max_wait_ms=fetch_max_wait_ms,
-            # A dead member's partitions come back after its session times out: 6 s (the
-            # least real Kafka accepts by default) rather than 10 s. A restarted service
-            # was ready 18.9 s after a SIGKILL with 10 s, 11.7 s with this. The cost: an
-            # event loop stalled for over 6 s loses its partitions (redelivery; inboxes).
-            session_timeout_ms=SESSION_TIMEOUT_MS,
-            heartbeat_interval_ms=SESSION_TIMEOUT_MS // 3,
-            decoder=no_body,
-            listener=_ForgetRevoked(self),
-            title=f"{self.topic}:{self.name}",
-            description="Consumes " + ", ".join(self._registry.names),
-        )
-
-        async def fetch(consumer: AIOKafkaConsumer) -> tuple[Any, ...]:
-            # FastStream's batch fetch sleeps as long again after an empty one, which
-            # would delay an event arriving meanwhile; this returns what came, at once.
-            records = await consumer.getmany(timeout_ms=IDLE_FETCH_MS, max_records=max_batch)
-            return tuple(chain.from_iterable(records.values()))
-
-        subscriber.get_msg = fetch  # type: ignore[method-assign]
-
-        async def on_batch(_: Any, message: KafkaMessage) -> None:
-            records = message.raw_message
-            deliveries = [
-                Delivery(
-                    bytes(record.value or b""),
-                    headers,
-                    Origin(
-                        partition=record.partition,
-                        offset=record.offset,
-                        key=record.key.decode(errors="replace") if record.key is not None else None,
-                    ),
-                )
-                for record, headers in zip(records, message.batch_headers, strict=True)
-            ]
-            stalled = await self.handle_batch(deliveries)
-            for partition, stall in stalled.items():
-                where = TopicPartition(self.topic, partition)
-                self._pause(message.consumer, where, stall.retry_in)  # type: ignore[arg-type]
-                # Back to the stalled event: the commit after this handler (FastStream
-                # acknowledges the batch) stores that offset for this partition, and
-                # the end of the batch for the others.
-                message.consumer.seek(where, stall.stall.offset)  # type: ignore[arg-type]
-
-        subscriber(on_batch)
-
-    def _pause(self, consumer: AIOKafkaConsumer, partition: TopicPartition, delay: float) -> None:
-        if not hasattr(consumer, "pause"):  # FastStream's test client: redelivery at once
-            return
-        consumer.pause(partition)
-        loop = asyncio.get_running_loop()
-        handle = loop.call_later(delay, self._resume, consumer, partition)
-        self._timers.replace(partition.partition, handle)
-
-    def _resume(self, consumer: AIOKafkaConsumer, partition: TopicPartition) -> None:
-        self._timers.handles.pop(partition.partition, None)
-        try:
-            if partition in consumer.assignment():
-                consumer.resume(partition)
-        except Exception as error:  # a stopped consumer: nothing to resume
-            log.debug("partition_resume_skipped", partition=partition.partition, error=repr(error))
-
-
-class _ForgetRevoked(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, consumer: EventConsumer) -> None:
-        self._consumer = consumer
-
-    async def on_partitions_revoked(self, revoked: Any) -> None:
-        for partition in revoked:
-            if partition.topic == self._consumer.topic:
-                self._consumer.forget(partition.partition)
-
-    async def on_partitions_assigned(self, assigned: Any) -> None:
-        return None
+        subscribe(self, broker, dead_letter, fetch_max_wait_ms=fetch_max_wait_ms)

@@ -20,7 +20,8 @@ from structlog.testing import capture_logs
 
 from shared.errors import Conflict, NotFound, RuleBroken
 from shared.events import ActivationCompleted, LicensesAssigned
-from shared.messaging.consumer import EventConsumer, _ForgetRevoked
+from shared.messaging.consumer import EventConsumer
+from shared.messaging.kafka_subscription import ForgetRevoked, pause, resume
 from shared.messaging.stalls import Origin, PartitionStalled, Stall, StallBackoff
 from shared.service_layer import MessageBus
 from shared.store.memory import MemoryStore
@@ -488,7 +489,7 @@ async def test_a_stalled_partition_is_paused_then_resumed_after_its_pause(
     p0, p1 = TopicPartition(consumer.topic, 0), TopicPartition(consumer.topic, 1)
     kafka = FakeKafkaConsumer(p0, p1)
 
-    consumer._pause(kafka, p0, 0.01)
+    pause(consumer, kafka, p0, 0.01)
     assert kafka.paused == {p0}  # the other partition keeps being fetched
     await asyncio.wait_for(kafka.resumed.wait(), timeout=2)
     assert kafka.paused == set()
@@ -499,12 +500,12 @@ async def test_a_revoked_partition_is_forgotten_and_never_resumed_here(store, de
     p0 = TopicPartition(consumer.topic, 0)
     kafka = FakeKafkaConsumer(p0)
     consumer.stalled[0] = Stall(0, 1, "e", "LicensesAssigned", "sub-1", since=T0)
-    consumer._pause(kafka, p0, 60)
-    timer = consumer._timers.handles[0]
+    pause(consumer, kafka, p0, 60)
+    timer = consumer.resume_timers.handles[0]
 
-    await _ForgetRevoked(consumer).on_partitions_revoked({p0})
+    await ForgetRevoked(consumer).on_partitions_revoked({p0})
 
     assert consumer.stalled == {}
     assert timer.cancelled()
-    consumer._resume(FakeKafkaConsumer(), p0)  # a timer that fired anyway: not assigned
+    resume(consumer, FakeKafkaConsumer(), p0)  # a timer that fired anyway: not assigned
     assert not kafka.resumed.is_set()
