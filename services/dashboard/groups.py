@@ -2,7 +2,7 @@
 definition (so a group a service adds shows without a change here).
 
 Named, not listed by the broker: the embedded broker answers ListGroups with nothing
-(../shared/ARCHITECTURE.md, tools/kafka_admin.py).
+(docs/dashboard.md, "How it reads the broker"; tools/kafka_admin.py).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The dashboard's two conversations with the broker: reading the topics, and reading
 the consumer groups' committed offsets. Both retry until the broker answers.
 
-Written around the embedded broker's quirks (Tansu 0.6.0, ../shared/ARCHITECTURE.md):
+Written around the embedded broker's quirks (Tansu 0.6.0; docs/dashboard.md, "How it
+reads the broker"):
 - The topics are read by a consumer of no group (nothing committed, nobody's offsets
   moved), subscribed by pattern, from the beginning: new partitions and topics (a
   dead-letter topic's first record) are picked up by metadata refresh, never created.

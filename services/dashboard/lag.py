@@ -2,7 +2,7 @@
 offset (nothing committed: the whole partition is behind).
 
 High watermarks are the ones fetches report: the embedded broker's ListOffsets
-"latest" is not the high watermark (../shared/ARCHITECTURE.md); a partition no fetch
+"latest" is not the high watermark (docs/dashboard.md); a partition no fetch
 has reported yet is left out rather than guessed.
 """
 

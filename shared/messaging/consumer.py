@@ -188,9 +188,7 @@ class EventConsumer:
     ) -> str:
         """Process one delivery; returns the outcome name (also counted in `stats`), or
         raises `PartitionStalled` when the event cannot be handled now."""
-        with structlog.contextvars.bound_contextvars(
-            consumer=self.name, topic=self.topic, partition=origin.partition, offset=origin.offset
-        ):
+        with structlog.contextvars.bound_contextvars(**self._where(origin)):
             try:
                 outcome = await self._handle(raw, dict(headers or {}), origin)
             except PartitionStalled:
@@ -253,11 +251,18 @@ class EventConsumer:
             return
         started = time.perf_counter()
         results: list[Any] = []
+        # What `handle` binds for an event's log lines, once per event: bound while it
+        # runs and logged with its outcome.
+        contexts = {
+            id(item): {**self._where(item.delivery.origin), **_about(item.event)}
+            for item in commands
+            if item.event is not None
+        }
         try:
             async with self._bus.batch() as batch:
                 for item in commands:
                     assert item.event is not None and item.command is not None
-                    with structlog.contextvars.bound_contextvars(**self._context(item)):
+                    with structlog.contextvars.bound_contextvars(**contexts[id(item)]):
                         results.append(
                             await batch.handle(
                                 item.command,
@@ -279,27 +284,23 @@ class EventConsumer:
         share = (time.perf_counter() - started) / len(commands)
         outcomes = iter(results)
         for item in run:
-            self._finished(item, next(outcomes) if item.command is not None else None, share)
+            if item.command is None:
+                self._finished(item, None, share, {})
+            else:
+                self._finished(item, next(outcomes), share, contexts[id(item)])
 
-    def _context(self, item: _Decoded) -> dict[str, Any]:
-        """What `handle` binds for an event's log lines."""
-        origin, event = item.delivery.origin, item.event
-        assert event is not None
-        context: dict[str, Any] = {
+    def _where(self, origin: Origin) -> dict[str, Any]:
+        """Which delivery a log line is about."""
+        return {
             "consumer": self.name,
             "topic": self.topic,
             "partition": origin.partition,
             "offset": origin.offset,
-            "event_type": event.type,
-            "event_id": str(event.id),
-            "subscription_id": event.subject,
-            "correlation_id": event.correlation_id,
         }
-        if event.causation_id:
-            context["causation_id"] = event.causation_id
-        return context
 
-    def _finished(self, item: _Decoded, result: Any, seconds: float) -> None:
+    def _finished(
+        self, item: _Decoded, result: Any, seconds: float, context: dict[str, Any]
+    ) -> None:
         """Count and log one committed event of a batch, as `handle` does."""
         event = item.event
         if event is None:
@@ -307,11 +308,11 @@ class EventConsumer:
             outcome = "skipped"
         elif result is ALREADY_HANDLED:
             metrics.event_duplicate(self.service, self.name, event.type)
-            log.info("event_duplicate_skipped", **self._context(item))
+            log.info("event_duplicate_skipped", **context)
             outcome = "duplicate"
         else:
             metrics.event_consumed(self.service, self.name, event.type, seconds)
-            log.info("event_handled", **self._context(item))
+            log.info("event_handled", **context)
             outcome = "handled"
         self.stats[outcome] += 1
         self._flowing(item.delivery.origin.partition)
@@ -331,13 +332,7 @@ class EventConsumer:
             return await self._to_dead_letter(raw, headers, undecodable, origin)
 
         # Bound for everything the handler logs, not just our own lines.
-        with structlog.contextvars.bound_contextvars(
-            event_type=event.type,
-            event_id=str(event.id),
-            subscription_id=event.subject,
-            correlation_id=event.correlation_id,
-            **({"causation_id": event.causation_id} if event.causation_id else {}),
-        ):
+        with structlog.contextvars.bound_contextvars(**_about(event)):
             try:
                 command = self._commands[type(event)](event)
             except ValueError as unreadable:  # facts no command can be made of
@@ -487,3 +482,16 @@ class EventConsumer:
         from shared.messaging.kafka_subscription import subscribe
 
         subscribe(self, broker, dead_letter, fetch_max_wait_ms=fetch_max_wait_ms)
+
+
+def _about(event: Event) -> dict[str, Any]:
+    """Which event a log line is about (bound for everything its handler logs too)."""
+    about: dict[str, Any] = {
+        "event_type": event.type,
+        "event_id": str(event.id),
+        "subscription_id": event.subject,
+        "correlation_id": event.correlation_id,
+    }
+    if event.causation_id:
+        about["causation_id"] = event.causation_id
+    return about

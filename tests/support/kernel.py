@@ -24,7 +24,8 @@ from shared.events.envelope import Event
 from shared.messaging.mapping import EventMapping, command_from
 from shared.service_layer import Cause, Command, MessageBus, Query, Repository, UnitOfWork
 from shared.service_layer.messagebus import Handler
-from shared.store.port import Store
+from shared.store.memory import MemoryStore
+from shared.store.port import Store, Transaction
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 SOURCE = "tally"
@@ -142,3 +143,15 @@ async def outbox_events(store: Store, *types: type[Event]) -> list[Event]:
     registry = EventRegistry(*(types or (LicensesAssigned,)))
     claimed = await store.claim_outbox("test-reader", 1000, NOW + timedelta(days=1), NOW)
     return [registry.decode(row.message.payload) for row in claimed]
+
+
+class CountingStore(MemoryStore):
+    """Counts the write transactions begun."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.transactions = 0
+
+    def transaction(self) -> Transaction:
+        self.transactions += 1
+        return super().transaction()

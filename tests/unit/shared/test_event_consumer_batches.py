@@ -16,9 +16,9 @@ from shared.events import LicensesAssigned
 from shared.messaging.consumer import Delivery, EventConsumer
 from shared.messaging.stalls import Origin
 from shared.store.memory import MemoryStore
-from shared.store.port import Transaction
 from tests.support.kernel import (
     Count,
+    CountingStore,
     TallyUnitOfWork,
     count,
     count_from,
@@ -27,18 +27,6 @@ from tests.support.kernel import (
     stored_counts,
     tally_bus,
 )
-
-
-class CountingStore(MemoryStore):
-    """Counts the write transactions begun."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.transactions = 0
-
-    def transaction(self) -> Transaction:
-        self.transactions += 1
-        return super().transaction()
 
 
 class DeadLetters:

@@ -10,26 +10,15 @@ import pytest
 import structlog
 
 from shared.errors import RuleBroken
-from shared.store.memory import MemoryStore
-from shared.store.port import Transaction
 from tests.support.kernel import (
     Count,
+    CountingStore,
     TallyUnitOfWork,
     count,
     outbox_events,
     stored_counts,
     tally_bus,
 )
-
-
-class CountingStore(MemoryStore):
-    def __init__(self) -> None:
-        super().__init__()
-        self.transactions = 0
-
-    def transaction(self) -> Transaction:
-        self.transactions += 1
-        return super().transaction()
 
 
 @pytest.fixture
