@@ -170,7 +170,7 @@ async def test_a_later_webhook_waits_while_an_earlier_one_is_retried(
     await h.deliver(request(asks.SuspensionRequested, sid))
     await h.deliver(request(asks.ReinstatementRequested, sid))
     await h.deliver(request(asks.SuspensionRequested, other))
-    receiver.answer(500, 200)  # the first POST fails, every later one succeeds
+    receiver.answer_for(sid, 500, 200)  # sid's first POST fails, its later ones succeed
 
     await h.due("webhook_deliveries")  # sid's Suspend fails; other's goes through
     h.clock.advance(timedelta(seconds=1))

@@ -34,11 +34,19 @@ class Received:
         return parsed
 
 
+def _subscription_id(raw: bytes) -> str:
+    try:
+        return str(json.loads(raw).get("subscriptionId", ""))
+    except (ValueError, AttributeError):
+        return ""
+
+
 @dataclass
 class WebhookReceiver:
     port: int = field(default_factory=free_port)
     delay_seconds: float = 0.0  # how long each answer takes (to provoke timeouts)
     _statuses: list[int] = field(default_factory=list)
+    _statuses_for: dict[str, list[int]] = field(default_factory=dict)
     _received: list[Received] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -51,9 +59,15 @@ class WebhookReceiver:
         with self._lock:
             self._statuses = list(statuses)
 
+    def answer_for(self, subscription_id: str, *statuses: int) -> None:
+        """Answers for one subscription's POSTs only: deliveries for different
+        subscriptions run concurrently, so "the first POST" is not theirs to script."""
+        with self._lock:
+            self._statuses_for[subscription_id] = list(statuses)
+
     def reset(self) -> None:
         with self._lock:
-            self._statuses, self._received = [], []
+            self._statuses, self._received, self._statuses_for = [], [], {}
         self.delay_seconds = 0.0
 
     @property
@@ -70,8 +84,9 @@ class WebhookReceiver:
             await asyncio.sleep(self.delay_seconds)
         with self._lock:
             status = 200
-            if self._statuses:
-                status = self._statuses.pop(0) if len(self._statuses) > 1 else self._statuses[0]
+            scripted = self._statuses_for.get(_subscription_id(raw), self._statuses)
+            if scripted:
+                status = scripted.pop(0) if len(scripted) > 1 else scripted[0]
             self._received.append(Received(raw, dict(request.headers), status))
         return Response(status_code=status)
 
