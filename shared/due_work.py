@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 import structlog
 
@@ -22,6 +23,32 @@ from shared.clock import Clock
 log = structlog.get_logger(__name__)
 
 DueWork = Callable[[datetime], Awaitable[None]]
+T = TypeVar("T")
+
+DUE_BATCH = 500  # items read per query: a pass never loads every live aggregate at once
+
+
+async def each_due(
+    fetch: Callable[[int], Awaitable[Sequence[T]]],
+    handle: Callable[[T], Awaitable[None]],
+    *,
+    key: Callable[[T], str],
+    batch: int | None = None,
+) -> None:
+    """Handle everything due now, a batch at a time. `fetch(limit)` reads the earliest
+    due items; a handled one stops being due, so the next read brings the next ones. One
+    that stays due (its handling failed: `handle` logs it) is not retried in this pass,
+    and a batch of nothing but those ends it, to be tried again on the next."""
+    batch = DUE_BATCH if batch is None else batch
+    attempted: set[str] = set()
+    while True:
+        found = await fetch(batch)
+        fresh = [item for item in found if key(item) not in attempted]
+        for item in fresh:
+            attempted.add(key(item))
+            await handle(item)
+        if len(found) < batch or not fresh:
+            return
 
 
 class DueWorkRunner:

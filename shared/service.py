@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from shared.clock import Clock
+from shared.domain.aggregate import Aggregate
 from shared.due_work import DueWork, DueWorkRunner
 from shared.http.app import create_service_app
 from shared.http.auth import Authenticator, verifier_for
@@ -24,6 +25,7 @@ from shared.messaging.kafka import make_broker
 from shared.messaging.mapping import EventMapping
 from shared.messaging.runtime import HANDLER_GRACE_SECONDS, ServiceRuntime
 from shared.messaging.topic_admin import TopicAdmin
+from shared.service_layer.due_times import stamp_due_times
 from shared.service_layer.messagebus import Handler, MessageBus
 from shared.service_layer.unit_of_work import Cause, UnitOfWork
 from shared.settings import ServiceSettings
@@ -45,6 +47,8 @@ class ServiceDefinition:
     advances_test_clock: bool = False  # only ordering announces new offsets
     # What falls due with business time, given the bus and the service's dependencies.
     due_work: Callable[[MessageBus, Mapping[str, Any]], Sequence[DueWork]] = lambda bus, deps: ()
+    # The aggregates whose documents carry due times (`Aggregate.due_times`).
+    due_models: Sequence[type[Aggregate]] = ()
     install: Callable[[FastAPI], None] = lambda app: None  # service-specific middleware
 
 
@@ -98,7 +102,11 @@ def assemble_service(
     consumers = [group.consumer(bus) for group in definition.consumers]
     routers = list(definition.routers(bus, auth))
     publishes = definition.events.publishes
-    on_start = []
+
+    async def stamp_stored_due_times() -> None:
+        await stamp_due_times(store, definition.due_models)
+
+    on_start = [stamp_stored_due_times]
     if test_clock is not None:
         test_clock.catch_up = due_work.run_now
         consumers.append(test_clock.consumer(bus))

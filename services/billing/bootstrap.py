@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.billing.adapters.wire_events import EVENTS
+from services.billing.domain.subscription import BilledSubscription
 from services.billing.entrypoints.consumers import SUBSCRIPTION_FACTS
 from services.billing.entrypoints.http import routers
 from services.billing.service_layer import HANDLERS
@@ -38,6 +39,7 @@ DEFINITION = ServiceDefinition(
     consumers=[SUBSCRIPTION_FACTS],
     routers=routers,
     due_work=due_work,
+    due_models=[BilledSubscription],
 )
 
 

@@ -47,6 +47,7 @@ DEFINITION = ServiceDefinition(
     consumers=[PURCHASES],
     routers=routers,
     due_work=due_work,
+    due_models=[SaasSubscription],
     install=install_tracking_headers,
 )
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from shared.domain.record import Record
+from shared.store.port import due_stamp
 
 
 class DomainEvent(Record):
@@ -63,5 +65,14 @@ class Aggregate(BaseModel):
         copy._events = []
         return copy
 
+    def due_times(self) -> Mapping[str, datetime | None]:
+        """When the aggregate next falls due for its service's due work, by field name
+        (None: never). Stored beside its fields, read back by nobody but the store's
+        `find_due`: the due work reads what is due, not every live aggregate."""
+        return {}
+
     def document(self) -> dict[str, object]:
-        return self.model_dump(mode="json")
+        document: dict[str, object] = self.model_dump(mode="json")
+        for name, moment in self.due_times().items():
+            document[name] = None if moment is None else due_stamp(moment)
+        return document

@@ -5,11 +5,12 @@ aggregate's own `model_dump(mode="json")`, so there are no hand-written mappers.
 repository remembers what it handed out; the unit of work saves the ones that changed
 and collects their events at commit (cosmicpython's `seen`), so no use case calls
 `save` or `emit`. Subclasses add finders (`for_subscription`), and paged ones
-through `_find_page` (`page_for_customer`).
+through `_find_page` (`page_for_customer`), and what falls due through `_find_due`.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from shared.domain.aggregate import Aggregate
@@ -52,6 +53,11 @@ class Repository(Generic[A]):
             page.size, page.after, descending=descending, **equals
         )
         return Paged([self._loaded(doc) for doc in documents], cursor)
+
+    async def _find_due(self, field: str, until: datetime, limit: int) -> list[A]:
+        """At most `limit` aggregates whose stored `field` (a `due_stamp` the aggregate's
+        `document()` writes) is at or before `until`, the earliest first."""
+        return [self._loaded(doc) for doc in await self._docs.find_due(field, until, limit)]
 
     def _loaded(self, document: dict[str, Any]) -> A:
         aggregate: A = self.model.model_validate(document)  # type: ignore[assignment]

@@ -29,8 +29,11 @@ from shared.store.port import (
     Transaction,
     UniqueIndex,
     check_find,
+    check_find_due,
     check_page_limit,
+    due_stamp,
     encode_document,
+    is_due_stamp,
 )
 from shared.store.writer_lock import WriterLock
 
@@ -321,6 +324,18 @@ class _MemoryCollection(Collection):
     async def find(self, **equals: Any) -> list[Document]:
         check_find(equals)
         return [doc for _, doc in _matching((await self._docs()).values(), equals)]
+
+    async def find_due(self, field: str, until: datetime, limit: int) -> list[Document]:
+        check_find_due(field, limit)
+        bound = due_stamp(until)
+        due = []
+        for seq, raw in (await self._docs()).values():  # a fake: a walk, no index
+            doc = json.loads(raw)
+            value = doc.get(field)
+            if is_due_stamp(value) and value <= bound:
+                due.append((value, seq, doc))
+        due.sort(key=lambda row: row[:2])
+        return [doc for _, _, doc in due[:limit]]
 
     async def find_page(
         self, limit: int, after: int | None = None, *, descending: bool = False, **equals: Any

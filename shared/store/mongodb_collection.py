@@ -9,6 +9,7 @@ each unique index's derived key) and only write what cannot collide.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pymongo import ReturnDocument
@@ -19,8 +20,10 @@ from pymongo.errors import DuplicateKeyError
 from shared.store.mongodb_layout import (
     COUNTERS,
     check_equals,
+    find_due_query,
     find_query,
     matches,
+    stamp,
     unique_key,
     unique_probe,
 )
@@ -28,8 +31,10 @@ from shared.store.port import (
     Collection,
     Document,
     DuplicateKey,
+    check_find_due,
     check_page_limit,
     encode_document,
+    is_due_stamp,
 )
 
 if TYPE_CHECKING:
@@ -119,6 +124,21 @@ class MongoCollection(Collection):
         query, order = find_query(equals)
         cursor = docs.find(query, {"d": 1}, session=session).sort(order)
         return [row["d"] async for row in cursor if matches(row["d"], equals)]
+
+    async def find_due(self, field: str, until: datetime, limit: int) -> list[Document]:
+        check_find_due(field, limit)
+        self._uow._store.note_query(self._name, {field: None})
+        session, docs = await self._target()
+        query, order = find_due_query(field, stamp(until))
+        cursor = docs.find(query, {"d": 1}, session=session).sort(order)
+        due: list[Document] = []
+        async with cursor.batch_size(limit) as rows_in_order:
+            async for row in rows_in_order:
+                if is_due_stamp(row["d"].get(field)):
+                    due.append(row["d"])
+                    if len(due) == limit:
+                        break
+        return due
 
     async def find_page(
         self, limit: int, after: int | None = None, *, descending: bool = False, **equals: Any

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.store.port import Document, UniqueIndex, check_find
+from shared.store.port import Document, UniqueIndex, check_find, due_stamp
 
 OUTBOX, INBOX, COUNTERS, INDEXES = "_outbox", "_inbox", "_counters", "_indexes"
 NO_TIME = 0  # sent_at, lease_until of an outbox row that has none: before any time
@@ -35,8 +35,7 @@ _USABLE_NAME = re.compile(r"[^$\x00]+")
 
 def stamp(moment: datetime) -> int:
     """Microseconds since the epoch, exactly. Naive datetimes are taken as UTC."""
-    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return (utc - _EPOCH) // _MICROSECOND
+    return due_stamp(moment)
 
 
 def unstamp(micros: int) -> datetime:
@@ -73,6 +72,13 @@ def find_query(
     if after is not None:
         query["seq"] = {"$lt" if descending else "$gt": after}
     return query, [("seq", -1 if descending else 1)]
+
+
+def find_due_query(field: str, until: int) -> tuple[dict[str, Any], list[tuple[str, int]]]:
+    """Filter and sort of `find_due`, served by the query index `(d.<field>, seq)`.
+    `$lte` on a number matches numbers only (BSON type bracketing), so null, missing
+    and text are never due; `is_due_stamp` drops a double the server let through."""
+    return {f"d.{field}": {"$lte": until}}, [(f"d.{field}", 1), ("seq", 1)]
 
 
 def matches(doc: Document, equals: dict[str, Any]) -> bool:

@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -47,6 +47,30 @@ def check_find(equals: dict[str, Any]) -> None:
 def check_page_limit(limit: int) -> None:
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ValueError(f"a page holds at least one document, got limit={limit!r}")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_DUE_FIELD = re.compile(r"[A-Za-z0-9_]+")
+
+
+def due_stamp(moment: datetime) -> int:
+    """A due time as a document field `find_due` ranges over: integer microseconds since
+    the epoch (naive datetimes taken as UTC). Not ISO text: its width varies with the
+    precision, so text order is not time order, and nx-27017 reads it as a date."""
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return (utc - _EPOCH) // _MICROSECOND
+
+
+def check_find_due(field: str, limit: int) -> None:
+    if not _DUE_FIELD.fullmatch(field):
+        raise ValueError(f"find_due ranges over a field named [A-Za-z0-9_]+, got {field!r}")
+    check_page_limit(limit)
+
+
+def is_due_stamp(value: Any) -> bool:
+    """What `find_due` compares: an integer (a JSON true is not one)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class DuplicateKey(Exception):
@@ -170,6 +194,13 @@ class Collection(abc.ABC):
         and a document inserted later shows up on a later page of an ascending walk (a
         descending walk has passed its place already: it heads the next walk).
         """
+
+    @abc.abstractmethod
+    async def find_due(self, field: str, until: datetime, limit: int) -> list[Document]:
+        """At most `limit` documents whose `field` holds a `due_stamp` at or before
+        `until`, the earliest first (then in insertion order). A document whose field is
+        missing, null or not an integer is never due. Served by a query index on
+        `(field,)`: the work that falls due reads what is due, never every document."""
 
 
 class Transaction(abc.ABC):

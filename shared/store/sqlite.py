@@ -243,6 +243,9 @@ class SqliteStore(Store):
     def _end_read(self, reader: aiosqlite.Connection) -> None:
         self._idle_readers.put_nowait(reader)
 
+    def has_query_index(self, collection: str, fields: tuple[str, ...]) -> bool:
+        return (collection, fields) in self._query_shapes
+
     def note_query(self, collection: str, equals: dict[str, Any]) -> None:
         """Log, once, a filter no declared query index serves: it walks the collection."""
         if not self._query_shapes or not equals:

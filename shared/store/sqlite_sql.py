@@ -85,6 +85,31 @@ def find_sql(
     return sql, params
 
 
+def find_due_sql(collection: str, field: str, *, indexed: bool) -> tuple[str, list[Any]]:
+    """`find_due` of one collection (then bind: until, limit). `json_type` keeps integers
+    only; a null or missing field is never `<=` anything.
+
+    With the query index of the shape `(field,)` declared, the range and the order are
+    both that index, `(json_extract(<field>), seq)`: a search of it, no sort. The planner
+    will not choose it alone (it rates a one-sided range as a quarter of the rows and
+    takes the collection's key index and a sort), so the statement names it, with the
+    collection written in (a partial index is usable only for its own literal)."""
+    value, kind = (
+        f"json_extract(data, {field_path(field)})",
+        f"json_type(data, {field_path(field)})",
+    )
+    where = f"{value} <= ? AND {kind} = 'integer' ORDER BY {value}, seq LIMIT ?"
+    if not indexed:
+        return f"SELECT data FROM documents WHERE collection = ? AND {where}", [collection]
+    index = query_index_name(collection, (field,))
+    query_index_sql(collection, (field,))  # checks both names are [A-Za-z0-9_]+
+    return (
+        f'SELECT data FROM documents INDEXED BY "{index}"'
+        f" WHERE collection = '{collection}' AND {where}",
+        [],
+    )
+
+
 # --- query indexes: one per filter a service sends (QueryShape) -----------------------
 
 

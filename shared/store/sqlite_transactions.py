@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import aiosqlite
@@ -14,7 +15,9 @@ from shared.store.port import (
     DuplicateKey,
     OutboxMessage,
     Transaction,
+    check_find_due,
     check_page_limit,
+    due_stamp,
     encode_document,
 )
 from shared.store.sqlite_sql import (
@@ -23,6 +26,7 @@ from shared.store.sqlite_sql import (
     _iso,
     _rollback_quietly,
     _run,
+    find_due_sql,
     find_sql,
 )
 
@@ -179,6 +183,15 @@ class _SqliteCollection(Collection):
         conn = await self._uow._connection()
         rows = await conn.execute_fetchall(sql, (self._name, *params))
         return [json.loads(data) for _, data in rows]
+
+    async def find_due(self, field: str, until: datetime, limit: int) -> list[Document]:
+        check_find_due(field, limit)
+        self._uow._store.note_query(self._name, {field: None})
+        conn = await self._uow._connection()
+        indexed = self._uow._store.has_query_index(self._name, (field,))
+        sql, params = find_due_sql(self._name, field, indexed=indexed)
+        rows = await conn.execute_fetchall(sql, (*params, due_stamp(until), limit))
+        return [json.loads(data) for (data,) in rows]
 
     async def find_page(
         self, limit: int, after: int | None = None, *, descending: bool = False, **equals: Any

@@ -41,6 +41,7 @@ CONTRACT_QUERY_SHAPES = tuple(
         ("c", ("v",)),
         ("flags", ("f",)),
         ("items", ("kind",)),
+        ("jobs", ("due",)),
         ("q", ("v",)),
         ("subs", ("end",)),
         ("subs", ("seats",)),

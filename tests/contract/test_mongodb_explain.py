@@ -19,7 +19,7 @@ import pytest
 
 from services.billing.adapters.repositories import ONE_LINE_PER_PERIOD
 from shared.store.mongodb import MongoStore
-from shared.store.mongodb_indexes import SERVICE_QUERY_INDEXES
+from shared.store.mongodb_indexes import SERVICE_DUE_FIELDS, SERVICE_QUERY_INDEXES
 from shared.store.mongodb_layout import (
     COUNTERS,
     INBOX,
@@ -27,6 +27,7 @@ from shared.store.mongodb_layout import (
     OUTBOX,
     UNSENT,
     claimable_filter,
+    find_due_query,
     find_query,
     held_filter,
     inbox_id,
@@ -54,6 +55,9 @@ def service_queries(service: str) -> list[tuple[str, Query]]:
             query, order = find_query(equals, after, descending=descending)
             label = f"{index.collection}{sorted(equals)} after={after} desc={descending}"
             queries.append((label, (index.collection, query, order)))
+    for collection, field in SERVICE_DUE_FIELDS.get(service, ()):
+        query, order = find_due_query(field, NOW)
+        queries.append((f"{collection} {field} due by now", (collection, query, order)))
     return queries
 
 

@@ -20,11 +20,11 @@ from structlog.testing import capture_logs
 
 from shared.clock import Clock, FixedClock
 from shared.store.factory import make_store
-from shared.store.mongodb_indexes import SERVICE_QUERY_INDEXES, query_indexes
+from shared.store.mongodb_indexes import SERVICE_DUE_FIELDS, SERVICE_QUERY_INDEXES, query_indexes
 from shared.store.mongodb_layout import QueryIndex
 from shared.store.port import OutboxMessage
 from shared.store.sqlite import SqliteStore
-from shared.store.sqlite_sql import find_sql, query_index_name
+from shared.store.sqlite_sql import find_due_sql, find_sql, query_index_name
 from tests.contract.conftest import CLOCK_START
 
 SERVICES = sorted(SERVICE_QUERY_INDEXES)
@@ -87,6 +87,30 @@ async def test_every_filter_a_service_sends_searches_its_own_index(
             # partial index's collection is then a parameter).
             sql, params = find_sql(equals, 7, descending=False, limit=101)
             assert wanted in await plan(store, sql, (index.collection, *params))
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("service", sorted(SERVICE_DUE_FIELDS))
+async def test_what_falls_due_is_a_range_of_its_index_with_no_sort(
+    tmp_path: Path, service: str
+) -> None:
+    store = await opened(tmp_path / f"{service}.sqlite3", query_indexes(service))
+    try:
+        statements = await traced(store)
+        for collection, field in SERVICE_DUE_FIELDS[service]:
+            async with store.read_only() as tx:
+                await tx.collection(collection).find_due(field, CLOCK_START, 500)
+            [sql] = [s for s in statements if s.startswith("SELECT data FROM documents")]
+            statements.clear()
+            wanted = f"USING INDEX {query_index_name(collection, (field,))} (<expr><?)"
+            prepared, params = find_due_sql(collection, field, indexed=True)
+            for found in (
+                await plan(store, sql),
+                await plan(store, prepared, (*params, 1, 500)),  # with its values bound
+            ):
+                assert wanted in found, found
+                assert "SCAN" not in found and "TEMP B-TREE" not in found, found
     finally:
         await store.close()
 

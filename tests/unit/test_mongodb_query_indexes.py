@@ -1,7 +1,7 @@
 """Every filter a repository sends has its MongoDB index declared, and nothing more.
 
-Reads each `services/*/adapters/repositories.py`: every `self._find(...)` and
-`self._find_page(...)` call, its keyword fields, and the fields of a `**dict` it passes
+Reads each `services/*/adapters/repositories.py`: every `self._find(...)`,
+`self._find_page(...)` and `self._find_due("<field>", ...)` call, its keyword fields, and the fields of a `**dict` it passes
 (keys of the dict literal it starts as are always there; keys added later, or in only
 one branch of a conditional, may be). Each combination is a shape the store must serve
 from an index (`shared/store/mongodb_indexes.py`).
@@ -17,7 +17,7 @@ from pathlib import Path
 from shared.store.mongodb_indexes import SERVICE_QUERY_INDEXES
 
 REPO = Path(__file__).resolve().parents[2]
-FINDERS = {"_find", "_find_page"}
+FINDERS = {"_find", "_find_page", "_find_due"}
 NOT_FIELDS = {"descending"}
 
 Shape = tuple[str, str, frozenset[str]]  # service, collection, fields
@@ -57,6 +57,10 @@ def _dict_fields(func: ast.AST) -> dict[str, tuple[set[str], set[str]]]:
 def _shapes_of_call(
     call: ast.Call, dicts: dict[str, tuple[set[str], set[str]]]
 ) -> set[frozenset[str]]:
+    if isinstance(call.func, ast.Attribute) and call.func.attr == "_find_due":
+        field = call.args[0]  # `_find_due("<field>", until, limit)`: a range on one field
+        assert isinstance(field, ast.Constant), ast.unparse(call)
+        return {frozenset({field.value})}
     always = {kw.arg for kw in call.keywords if kw.arg and kw.arg not in NOT_FIELDS}
     maybe: set[str] = set()
     for kw in call.keywords:

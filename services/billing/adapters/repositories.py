@@ -7,6 +7,7 @@ of a line the unique index `ONE_LINE_PER_PERIOD` already holds).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from services.billing.domain.invoice import Invoice
@@ -29,8 +30,10 @@ INDEXES = (ONE_LINE_PER_PERIOD,)
 class SubscriptionRepository(Repository[BilledSubscription]):
     model = BilledSubscription
 
-    async def with_status(self, status: str) -> list[BilledSubscription]:
-        return await self._find(status=status)
+    async def due_for_charge(self, until: datetime, limit: int) -> list[BilledSubscription]:
+        """Those with a period to charge that started by `until`, the earliest first
+        (`BilledSubscription.due_times`)."""
+        return await self._find_due("charge_due_at", until, limit)
 
 
 class LedgerRepository(Repository[LedgerLine]):

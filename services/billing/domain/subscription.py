@@ -10,7 +10,7 @@ clamped to the term's end.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -128,6 +128,12 @@ class BilledSubscription(Aggregate):
         in_term = [p for p in self.charged_periods if self.term_start <= p.start < self.term_end]
         after = max((p.end for p in in_term), default=self.term_start)
         return [p for p in self.periods() if after <= p.start <= until]
+
+    def due_times(self) -> dict[str, datetime | None]:
+        """`charge_due_at`: when the next period to charge starts (None: nothing left to
+        charge this term, or not active), so the due work finds exactly `due_periods`."""
+        upcoming = self.due_periods(datetime.max.replace(tzinfo=UTC))
+        return {"charge_due_at": upcoming[0].start if upcoming else None}
 
     def mark_charged(self, period: Period) -> None:
         if period not in self.charged_periods:

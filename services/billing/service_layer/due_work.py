@@ -19,10 +19,10 @@ import structlog
 
 from services.billing.domain.commands import ChargeDuePeriods
 from services.billing.service_layer.posting import charge_due_periods
-from services.billing.service_layer.queries import DueSubscriptions
+from services.billing.service_layer.queries import DueSubscription, DueSubscriptions
 from services.billing.service_layer.unit_of_work import BillingUnitOfWork
 from shared.clock import Clock
-from shared.due_work import DueWork
+from shared.due_work import DueWork, each_due
 from shared.service_layer import Cause, MessageBus
 
 log = structlog.get_logger(__name__)
@@ -40,12 +40,18 @@ async def charge_started_periods(
 
 def due_work(bus: MessageBus, dependencies: Mapping[str, Any]) -> Sequence[DueWork]:
     async def charge_periods_that_started(now: datetime) -> None:
-        for due in await bus.handle(DueSubscriptions(now)):
+        async def due(limit: int) -> list[DueSubscription]:
+            found: list[DueSubscription] = await bus.handle(DueSubscriptions(now, limit))
+            return found
+
+        async def charge(due: DueSubscription) -> None:
             # What it emits carries the purchase's correlation id; no event caused it.
             cause = Cause(correlation_id=due.correlation_id)
             try:
                 await bus.handle(ChargeDuePeriods(due.subscription_id, now), cause=cause)
             except Exception:  # one subscription's failure must not hold up the others
                 log.exception("due_periods_not_charged", subscription_id=due.subscription_id)
+
+        await each_due(due, charge, key=lambda due: due.subscription_id)
 
     return [charge_periods_that_started]

@@ -36,9 +36,11 @@ class SubscriptionCharges(Query):
 
 
 class DueSubscriptions(Query):
-    """Active subscriptions with a period that started by `now` and is not charged."""
+    """Active subscriptions with a period that started by `now` and is not charged, the
+    earliest first, at most `limit`."""
 
     now: datetime
+    limit: int
 
 
 @dataclass(frozen=True)
@@ -94,10 +96,8 @@ async def subscription_charges(query: SubscriptionCharges, uow: BillingUnitOfWor
 async def due_subscriptions(
     query: DueSubscriptions, uow: BillingUnitOfWork
 ) -> list[DueSubscription]:
-    """Read the active ones and ask each (the store filters by equality only; a term
-    has at most twelve periods, so the check is cheap)."""
+    """Read through the stored `charge_due_at` (indexed): the due ones only."""
     return [
         DueSubscription(subscription.id, subscription.correlation_id)
-        for subscription in await uow.subscriptions.with_status("active")
-        if subscription.due_periods(query.now)
+        for subscription in await uow.subscriptions.due_for_charge(query.now, query.limit)
     ]

@@ -3,13 +3,15 @@ unit of work.
 
 The generic `shared.service_layer.Repository` loads, adds and tracks them; this adds
 the finders the publisher API and the due work need (docs/architecture.md, "The shape
-of a service"). The due work's finders filter by equality on a stored field
-(`delivery_state`, `status`) so they read only candidates, never every document.
+of a service"). The due work's finders read only candidates, never every document:
+equality on a stored field (`delivery_state`, `status`), or a range on a due time.
 """
 
 from __future__ import annotations
 
-from services.provisioning.domain.model import IN_TERM, SaasSubscription
+from datetime import datetime
+
+from services.provisioning.domain.model import SaasSubscription
 from services.provisioning.domain.operations import Operation
 from shared.service_layer import Paged, PageRequest, Repository
 
@@ -27,9 +29,10 @@ class SubscriptionRepository(Repository[SaasSubscription]):
         """One page of `for_publisher`."""
         return await self._find_page(page, publisher_id=publisher_id)
 
-    async def in_term(self) -> list[SaasSubscription]:
-        """Subscribed or Suspended: the ones whose term can end."""
-        return [s for status in sorted(IN_TERM) for s in await self._find(status=status)]
+    async def terms_ended_by(self, now: datetime, limit: int) -> list[SaasSubscription]:
+        """Those whose term ended by `now`, the earliest end first (`SaasSubscription.
+        due_times`)."""
+        return await self._find_due("term_ends_at", now, limit)
 
 
 class OperationRepository(Repository[Operation]):

@@ -277,6 +277,10 @@ class SaasSubscription(Aggregate):
     def term_ended_by(self, now: datetime) -> bool:
         return self.status in IN_TERM and self.term_end is not None and self.term_end <= now
 
+    def due_times(self) -> dict[str, datetime | None]:
+        """`term_ends_at`: when `term_ended_by` turns true (None: never, as things stand)."""
+        return {"term_ends_at": self.term_end if self.status in IN_TERM else None}
+
     def end_terms(self, now: datetime, *, pending: Sequence[Operation]) -> list[Operation]:
         """Every term that ended by `now`, in turn: auto-renew on renews it (a suspended
         subscription too), off expires it. A long jump of the clock renews once per term."""

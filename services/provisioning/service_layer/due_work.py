@@ -29,7 +29,7 @@ from services.provisioning.domain.commands import AcceptSilentChange, EndTerms, 
 from services.provisioning.domain.model import SaasSubscription
 from services.provisioning.domain.operations import DeliveryAttempt, Operation
 from services.provisioning.service_layer import queries
-from shared.due_work import DueWork
+from shared.due_work import DueWork, each_due
 from shared.service_layer import MessageBus
 
 log = structlog.get_logger(__name__)
@@ -64,8 +64,14 @@ async def accept_silent_changes(bus: MessageBus, now: datetime) -> None:
 
 
 async def end_terms(bus: MessageBus, now: datetime) -> None:
-    for subscription_id in await bus.handle(queries.EndedTerms(now)):
+    async def ended(limit: int) -> list[str]:
+        found: list[str] = await bus.handle(queries.EndedTerms(now=now, limit=limit))
+        return found
+
+    async def end(subscription_id: str) -> None:
         await _each(bus, EndTerms(subscription_id))
+
+    await each_due(ended, end, key=str)
 
 
 async def _each(bus: MessageBus, command: RecordDelivery | AcceptSilentChange | EndTerms) -> None:

@@ -136,7 +136,7 @@ class SilentSeatChanges(_Due):
 
 
 class EndedTerms(_Due):
-    pass
+    limit: int  # the earliest ends first
 
 
 @dataclass(frozen=True)
@@ -169,5 +169,6 @@ async def silent_seat_changes(query: SilentSeatChanges, uow: ProvisioningUnitOfW
 
 
 async def ended_terms(query: EndedTerms, uow: ProvisioningUnitOfWork) -> list[str]:
-    """Ids of the subscriptions whose current term has ended by now."""
-    return [s.id for s in await uow.subscriptions.in_term() if s.term_ended_by(query.now)]
+    """Ids of the subscriptions whose current term has ended by now (through the stored,
+    indexed `term_ends_at`: the ended ones only)."""
+    return [s.id for s in await uow.subscriptions.terms_ended_by(query.now, query.limit)]

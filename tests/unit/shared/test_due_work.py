@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from shared.clock import FixedClock
-from shared.due_work import DueWorkRunner
+from shared.due_work import DueWorkRunner, each_due
 
 START = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -56,3 +56,53 @@ async def test_a_runner_without_work_starts_no_task() -> None:
     runner.start()
     assert runner._task is None
     await runner.stop()
+
+
+class DueItems:
+    """Due items in order; handling one takes it off, unless it is one that fails."""
+
+    def __init__(self, count: int, failing: frozenset[str] = frozenset()) -> None:
+        self.due = [f"item-{n:03}" for n in range(count)]
+        self.failing = failing
+        self.reads: list[int] = []  # how many each read returned
+        self.handled: list[str] = []
+
+    async def fetch(self, limit: int) -> list[str]:
+        found = self.due[:limit]
+        self.reads.append(len(found))
+        return found
+
+    async def handle(self, item: str) -> None:
+        self.handled.append(item)
+        if item not in self.failing:
+            self.due.remove(item)
+
+
+async def test_each_due_reads_a_batch_at_a_time_until_nothing_is_left() -> None:
+    items = DueItems(7)
+
+    await each_due(items.fetch, items.handle, key=str, batch=3)
+
+    assert items.handled == [f"item-{n:03}" for n in range(7)]
+    assert items.reads == [3, 3, 1]  # never more than a batch in memory
+    assert items.due == []
+
+
+async def test_an_item_that_stays_due_is_tried_once_per_pass_and_holds_up_nothing() -> None:
+    items = DueItems(5, failing=frozenset({"item-000", "item-003"}))
+
+    await each_due(items.fetch, items.handle, key=str, batch=3)
+
+    assert sorted(items.handled) == [f"item-{n:03}" for n in range(5)]  # each exactly once
+    assert items.due == ["item-000", "item-003"]  # still due: the next pass tries again
+
+
+async def test_a_batch_of_nothing_but_failed_items_ends_the_pass() -> None:
+    items = DueItems(4, failing=frozenset({"item-000", "item-001"}))
+
+    await each_due(items.fetch, items.handle, key=str, batch=2)
+
+    # The first two failed and fill every batch: the pass ends rather than spin; the
+    # others wait for a pass where the failed ones are fixed (logged by `handle`).
+    assert items.handled == ["item-000", "item-001"]
+    assert items.reads == [2, 2]
