@@ -326,7 +326,7 @@ class SqliteStore(Store):
             requeued = await _run(
                 conn,
                 "UPDATE outbox SET sent_at = NULL, lease_token = NULL, lease_until = NULL"
-                " WHERE sent_at >= ?",
+                " WHERE sent_at >= ? RETURNING 1",
                 (_iso(since),),
             )
         if requeued:

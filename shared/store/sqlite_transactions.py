@@ -73,7 +73,7 @@ class _SqliteTransaction(Transaction):
         changed = await _run(
             await self._connection(),
             "INSERT INTO inbox (consumer, event_id, recorded_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (consumer, event_id) DO NOTHING",
+            " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING 1",
             (consumer, event_id, _iso(self._store.clock.system_now())),
         )
         return changed == 1
