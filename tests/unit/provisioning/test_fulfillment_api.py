@@ -213,3 +213,21 @@ async def test_tracking_headers_are_generated_on_errors_too(
     assert set(r.json()) == {"error"}
     for name in ("x-ms-requestid", "x-ms-correlationid"):
         assert uuid.UUID(r.headers[name])
+
+
+async def test_an_unexpected_failure_is_a_500_that_still_carries_the_tracking_headers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    h = Harness()
+
+    async def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("the store went away")
+
+    monkeypatch.setattr(h.app.state.bus, "handle", broken)
+    sent = {"x-ms-requestid": str(uuid.uuid4()), "x-ms-correlationid": str(uuid.uuid4())}
+    r = await h.client.get(f"{SUBS}/{API}", headers=publisher_headers(**sent))
+
+    assert r.status_code == 500
+    assert r.json()["error"]["code"] == "InternalError"
+    assert "store went away" not in r.text  # no internals in the answer
+    assert {k: r.headers[k] for k in sent} == sent
