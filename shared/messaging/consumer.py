@@ -258,8 +258,10 @@ class EventConsumer:
             for item in commands
             if item.event is not None
         }
+        inbox = {id(item): InboxEntry(self.name, str(item.event.id)) for item in commands}
         try:
             async with self._bus.batch() as batch:
+                await batch.record_inbox(list(inbox.values()))
                 for item in commands:
                     assert item.event is not None and item.command is not None
                     with structlog.contextvars.bound_contextvars(**contexts[id(item)]):
@@ -267,7 +269,7 @@ class EventConsumer:
                             await batch.handle(
                                 item.command,
                                 cause=Cause(item.event.correlation_id, str(item.event.id)),
-                                inbox=InboxEntry(self.name, str(item.event.id)),
+                                inbox=inbox[id(item)],
                             )
                         )
         except Exception as error:  # not a cancellation: a stopping service just stops

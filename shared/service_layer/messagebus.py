@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -124,11 +124,28 @@ class Batch:
     def __init__(self, bus: MessageBus, uow: UnitOfWork) -> None:
         self._bus = bus
         self._uow = uow
+        self._new: set[InboxEntry] | None = None  # from `record_inbox`, taken one by one
+
+    async def record_inbox(self, entries: Sequence[InboxEntry]) -> None:
+        """The inbox rows of every event the batch will handle, in one go (one store
+        round trip, not one per event); `handle` then takes its answer from here. An
+        event already handled, or met earlier in the batch, is ALREADY_HANDLED."""
+        new: set[InboxEntry] = set()
+        for consumer in dict.fromkeys(entry.consumer for entry in entries):
+            ids = [entry.event_id for entry in entries if entry.consumer == consumer]
+            recorded = await self._uow.record_inbox_many(consumer, ids)
+            new |= {InboxEntry(consumer, event_id) for event_id in recorded}
+        self._new = new
 
     async def handle(self, command: Command, *, cause: Cause, inbox: InboxEntry) -> Any:
         handler = self._bus._handler(command)
         self._uow.cause = cause
-        if not await self._uow.record_inbox(inbox.consumer, inbox.event_id):
+        if self._new is not None:
+            is_new = inbox in self._new
+            self._new.discard(inbox)  # a second delivery in the same batch is a duplicate
+        else:
+            is_new = await self._uow.record_inbox(inbox.consumer, inbox.event_id)
+        if not is_new:
             return ALREADY_HANDLED
         result = await handler(command, self._uow)
         await self._uow.flush()

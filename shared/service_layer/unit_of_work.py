@@ -15,7 +15,7 @@ import asyncio
 import contextvars
 import inspect
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
@@ -116,6 +116,10 @@ class UnitOfWork:
     async def record_inbox(self, consumer: str, event_id: str) -> bool:
         """False if `consumer` handled `event_id` already (a redelivery)."""
         return await self.transaction.record_inbox(consumer, event_id)
+
+    async def record_inbox_many(self, consumer: str, event_ids: Sequence[str]) -> set[str]:
+        """The ids among `event_ids` that `consumer` had not handled (now recorded)."""
+        return await self.transaction.record_inbox_many(consumer, event_ids)
 
     async def next_number(self, sequence: str) -> int:
         return await self.transaction.next_number(sequence)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import abc
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -222,6 +222,16 @@ class Transaction(abc.ABC):
     @abc.abstractmethod
     async def record_inbox(self, consumer: str, event_id: str) -> bool:
         """Remember that `consumer` handled `event_id`; False if it already had."""
+
+    async def record_inbox_many(self, consumer: str, event_ids: Sequence[str]) -> set[str]:
+        """`record_inbox` for several events at once: the ids recorded now (an id the
+        consumer had handled, or one given twice, is recorded once, the first time). An
+        adapter may do it in one round trip; this default asks one at a time."""
+        recorded: set[str] = set()
+        for event_id in dict.fromkeys(event_ids):
+            if await self.record_inbox(consumer, event_id):
+                recorded.add(event_id)
+        return recorded
 
     @abc.abstractmethod
     async def next_number(self, sequence: str) -> int:

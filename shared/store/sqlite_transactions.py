@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -77,6 +78,20 @@ class _SqliteTransaction(Transaction):
             (consumer, event_id, _iso(self._store.clock.system_now())),
         )
         return changed == 1
+
+    async def record_inbox_many(self, consumer: str, event_ids: Sequence[str]) -> set[str]:
+        """One statement for a consumer's whole batch: one hop, not one per event."""
+        unique = list(dict.fromkeys(event_ids))
+        if not unique:
+            return set()
+        now = _iso(self._store.clock.system_now())
+        rows = await (await self._connection()).execute_fetchall(
+            "INSERT INTO inbox (consumer, event_id, recorded_at) VALUES "
+            + ", ".join(["(?, ?, ?)"] * len(unique))
+            + " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id",
+            [value for event_id in unique for value in (consumer, event_id, now)],
+        )
+        return {str(event_id) for (event_id,) in rows}
 
     async def next_number(self, sequence: str) -> int:
         rows = await (await self._connection()).execute_fetchall(

@@ -230,6 +230,28 @@ async def test_an_inbox_record_survives_only_if_committed(store: Store) -> None:
         assert await uow.record_inbox("billing", "lost") is False
 
 
+async def test_record_inbox_many_records_the_new_ones_once(store: Store) -> None:
+    async with store.transaction() as uow:
+        assert await uow.record_inbox("billing", "old") is True
+        await uow.commit()
+    async with store.transaction() as uow:
+        ids = ["a", "old", "b", "a", "c"]
+        assert await uow.record_inbox_many("billing", ids) == {"a", "b", "c"}
+        assert await uow.record_inbox_many("billing", []) == set()
+        assert await uow.record_inbox("billing", "b") is False  # recorded in this transaction
+        assert await uow.record_inbox_many("provisioning", ["a"]) == {"a"}  # per consumer
+        await uow.commit()
+    async with store.transaction() as uow:
+        assert await uow.record_inbox_many("billing", ["a", "d"]) == {"d"}
+
+
+async def test_record_inbox_many_survives_only_if_committed(store: Store) -> None:
+    async with store.transaction() as uow:
+        assert await uow.record_inbox_many("billing", ["x", "y"]) == {"x", "y"}
+    async with store.transaction() as uow:
+        assert await uow.record_inbox_many("billing", ["x", "y"]) == {"x", "y"}
+
+
 # --- numbers -------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ events before it committed once and none after it handled."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from shared.events import LicensesAssigned
 from shared.messaging.consumer import Delivery, EventConsumer
 from shared.messaging.stalls import Origin
 from shared.store.memory import MemoryStore
+from shared.store.sqlite import SqliteStore
 from tests.support.kernel import (
     Count,
     CountingStore,
@@ -169,3 +171,24 @@ async def test_after_commit_callbacks_run_with_their_own_events_binding(store) -
 
     assert store.transactions == 1
     assert seen == [(1, str(events[0].id)), (2, str(events[1].id))]
+
+
+async def test_on_sqlite_a_batch_records_its_inbox_rows_in_one_statement(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "store.sqlite3")
+    await store.open()
+    try:
+        statements: list[str] = []
+        await store._connection().set_trace_callback(statements.append)
+        events = [licenses_assigned("sub-1", n) for n in (1, 2, 3)]
+        consumer = consumer_with(store)
+
+        await consumer.handle_batch(
+            [delivery(e.to_bytes(), offset=i) for i, e in enumerate([*events, events[0]])]
+        )
+
+        assert consumer.stats == {"handled": 3, "duplicate": 1}
+        assert await stored_counts(store, "sub-1") == [1, 2, 3]
+        inbox_writes = [s for s in statements if s.startswith("INSERT INTO inbox")]
+        assert len(inbox_writes) == 1, inbox_writes  # one round trip, not one per event
+    finally:
+        await store.close()
