@@ -8,6 +8,7 @@ an invoice line) names the last day, `last_day(end)`.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta
 
 import isodate
@@ -16,8 +17,11 @@ from dateutil.relativedelta import relativedelta
 BILLING_PERIOD = {"monthly": "P1M", "annual": "P1Y"}
 
 
+@functools.lru_cache(maxsize=256)  # a handful of durations, parsed on every period step
 def parse_duration(text: str) -> relativedelta:
-    """'P1M', 'P14D', 'PT24H' -> a calendar-aware delta; ValueError when malformed."""
+    """'P1M', 'P14D', 'PT24H' -> a calendar-aware delta; ValueError when malformed.
+    Cached: the same object is shared, which is safe as relativedelta arithmetic
+    always makes a new one."""
     try:
         parsed = isodate.parse_duration(text)
     except (isodate.ISO8601Error, TypeError) as error:

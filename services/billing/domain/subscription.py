@@ -10,7 +10,7 @@ clamped to the term's end.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -125,15 +125,24 @@ class BilledSubscription(Aggregate):
         one it falls in, and charging goes on after that one)."""
         if self.status != "active":
             return []
-        in_term = [p for p in self.charged_periods if self.term_start <= p.start < self.term_end]
-        after = max((p.end for p in in_term), default=self.term_start)
+        after = self._charged_until()
         return [p for p in self.periods() if after <= p.start <= until]
+
+    def _charged_until(self) -> datetime:
+        """Where the current term's charged periods end (its start if none is)."""
+        in_term = [p for p in self.charged_periods if self.term_start <= p.start < self.term_end]
+        return max((p.end for p in in_term), default=self.term_start)
 
     def due_times(self) -> dict[str, datetime | None]:
         """`charge_due_at`: when the next period to charge starts (None: nothing left to
         charge this term, or not active), so the due work finds exactly `due_periods`."""
-        upcoming = self.due_periods(datetime.max.replace(tzinfo=UTC))
-        return {"charge_due_at": upcoming[0].start if upcoming else None}
+        if self.status != "active":
+            return {"charge_due_at": None}
+        # As `due_periods` reads it, without walking the periods (this runs at every
+        # flush): charged periods are whole periods of the term's tiling, so the next
+        # one to charge starts where the last charged one ends.
+        after = self._charged_until()
+        return {"charge_due_at": after if after < self.term_end else None}
 
     def mark_charged(self, period: Period) -> None:
         if period not in self.charged_periods:
