@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from shared.domain.aggregate import Aggregate, DomainEvent
+from shared.domain.record import plain_fields
 from shared.events.envelope import Event
 from shared.events.state import StatePart, SubscriptionStateChanged, SubscriptionStateData
 
@@ -100,7 +101,7 @@ class EventMapping:
         wire = self._routes.get(type(event))
         if wire is None:
             raise TypeError(f"{self.source} has no wire event for {type(event).__name__}")
-        fields = dataclasses.asdict(event)
+        fields = plain_fields(event)
         convert = self._convert.get(type(event))
         if convert is not None:
             fields.update(convert(event))

@@ -7,8 +7,6 @@ unit of work saves what it touched and writes the recorded events at commit.
 
 from __future__ import annotations
 
-import dataclasses
-
 import structlog
 
 from services.billing.domain.commands import StartBilling
@@ -16,6 +14,7 @@ from services.billing.domain.subscription import BilledSubscription
 from services.billing.service_layer.posting import post_period_and_invoice
 from services.billing.service_layer.unit_of_work import BillingUnitOfWork
 from shared.clock import Clock
+from shared.domain.record import plain_fields
 
 log = structlog.get_logger(__name__)
 
@@ -33,7 +32,7 @@ async def start_billing(command: StartBilling, uow: BillingUnitOfWork, clock: Cl
         return
     # The command carries the subscription's facts by their names (the activation's id
     # is no fact of it: ignored); InvalidSubscription when they cannot be billed.
-    facts = {**dataclasses.asdict(command), "id": command.subscription_id}
+    facts = {**plain_fields(command), "id": command.subscription_id}
     subscription = await uow.subscriptions.add(BilledSubscription.model_validate(facts))
     await post_period_and_invoice(
         uow,

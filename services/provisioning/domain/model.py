@@ -35,6 +35,7 @@ from services.provisioning.domain.events import (
 from services.provisioning.domain.licenses import LicenseAssignment, LicenseSet, license_set
 from services.provisioning.domain.operations import Action, Operation, term_end_operation_id
 from shared.domain import Aggregate
+from shared.domain.record import plain_fields
 from shared.errors import Conflict, Forbidden, RuleBroken
 from shared.periods import add, nth
 
@@ -107,7 +108,7 @@ class SaasSubscription(Aggregate):
         cls, purchase: ProvisionPurchase, *, link: str, token_expires_at: datetime, now: datetime
     ) -> SaasSubscription:
         """A new pending subscription with its activation link (ActivationLinkIssued)."""
-        facts = dataclasses.asdict(purchase)
+        facts = plain_fields(purchase)
         subscription = cls(
             id=facts.pop("subscription_id"),
             **facts,
