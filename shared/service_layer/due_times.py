@@ -30,12 +30,13 @@ def marker(model: type[Aggregate]) -> str:
 async def stamp_due_times(store: Store, models: Sequence[type[Aggregate]]) -> int:
     """Rewrite the documents whose due stamps differ from what `document()` gives now;
     how many were rewritten."""
-    rewritten = 0
+    total = 0
     for model in models:
         async with store.read_only() as tx:
             if await tx.collection(UPGRADES).get(marker(model)) is not None:
                 continue
         after: int | None = None
+        rewritten = 0
         while True:
             async with store.transaction() as tx:
                 docs = tx.collection(model.COLLECTION)
@@ -52,4 +53,5 @@ async def stamp_due_times(store: Store, models: Sequence[type[Aggregate]]) -> in
             if after is None:
                 break
         log.info("due_times_stamped", collection=model.COLLECTION, rewritten=rewritten)
-    return rewritten
+        total += rewritten
+    return total

@@ -101,8 +101,9 @@ def find_due_sql(collection: str, field: str, *, indexed: bool) -> tuple[str, li
     where = f"{value} <= ? AND {kind} = 'integer' ORDER BY {value}, seq LIMIT ?"
     if not indexed:
         return f"SELECT data FROM documents WHERE collection = ? AND {where}", [collection]
+    # A declared shape: its names were checked to be [A-Za-z0-9_]+ (`query_index_sql`)
+    # when the store was built, so writing the collection in injects nothing.
     index = query_index_name(collection, (field,))
-    query_index_sql(collection, (field,))  # checks both names are [A-Za-z0-9_]+
     return (
         f'SELECT data FROM documents INDEXED BY "{index}"'
         f" WHERE collection = '{collection}' AND {where}",

@@ -71,13 +71,7 @@ class _SqliteTransaction(Transaction):
         self._outbox.append((message.topic, message.key, bytes(message.payload), headers))
 
     async def record_inbox(self, consumer: str, event_id: str) -> bool:
-        changed = await _run(
-            await self._connection(),
-            "INSERT INTO inbox (consumer, event_id, recorded_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING 1",
-            (consumer, event_id, _iso(self._store.clock.system_now())),
-        )
-        return changed == 1
+        return event_id in await self.record_inbox_many(consumer, [event_id])
 
     async def record_inbox_many(self, consumer: str, event_ids: Sequence[str]) -> set[str]:
         """One statement for a consumer's whole batch: one hop, not one per event."""
@@ -154,8 +148,8 @@ class _SqliteReadTransaction(_SqliteTransaction):
     def add_outbox(self, message: OutboxMessage) -> None:
         raise RuntimeError("a read-only transaction cannot emit events")
 
-    async def record_inbox(self, consumer: str, event_id: str) -> bool:
-        raise RuntimeError("a read-only transaction cannot record the inbox")
+    async def record_inbox_many(self, consumer: str, event_ids: Sequence[str]) -> set[str]:
+        raise RuntimeError("a read-only transaction cannot record the inbox")  # one or many
 
     async def next_number(self, sequence: str) -> int:
         raise RuntimeError("a read-only transaction cannot take numbers")

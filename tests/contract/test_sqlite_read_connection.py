@@ -29,6 +29,8 @@ async def test_a_read_only_unit_of_work_cannot_write_emit_or_take_numbers(
             await reader.next_number("invoice")
         with pytest.raises(RuntimeError):
             await reader.record_inbox("c", "e")
+        with pytest.raises(RuntimeError):
+            await reader.record_inbox_many("c", ["e", "f"])
         with pytest.raises(sqlite3.OperationalError):
             await reader.collection("things").insert("a", {"n": 1})
 

@@ -40,7 +40,7 @@ async def charge_started_periods(
 
 def due_work(bus: MessageBus, dependencies: Mapping[str, Any]) -> Sequence[DueWork]:
     async def charge_periods_that_started(now: datetime) -> None:
-        async def due(limit: int) -> list[DueSubscription]:
+        async def due_now(limit: int) -> list[DueSubscription]:
             found: list[DueSubscription] = await bus.handle(DueSubscriptions(now, limit))
             return found
 
@@ -52,6 +52,6 @@ def due_work(bus: MessageBus, dependencies: Mapping[str, Any]) -> Sequence[DueWo
             except Exception:  # one subscription's failure must not hold up the others
                 log.exception("due_periods_not_charged", subscription_id=due.subscription_id)
 
-        await each_due(due, charge, key=lambda due: due.subscription_id)
+        await each_due(due_now, charge, key=lambda due: due.subscription_id)
 
     return [charge_periods_that_started]
