@@ -132,7 +132,11 @@ def assemble_service(
         publishes=publishes,
         fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         retention=timedelta(days=settings.csp_retention_days),
-        topic_admin=TopicAdmin(settings.kafka_bootstrap_servers, definition.name),
+        topic_admin=TopicAdmin(
+            settings.kafka_bootstrap_servers,
+            definition.name,
+            replication_factor=settings.csp_topic_replication_factor,
+        ),
         partitions=settings.csp_topic_partitions,
     )
 

@@ -51,6 +51,9 @@ class ServiceSettings(BaseSettings):
     # Partitions of each topic a service creates (shared.messaging.topic_admin): the most
     # replicas of one service that share its work. A topic that exists keeps its count.
     csp_topic_partitions: int = Field(default=4, ge=1, le=1000)
+    # Copies of each partition of a topic a service creates: 1 for one broker, 3 on a
+    # cluster. More than the cluster's brokers is refused by Kafka (the service says why).
+    csp_topic_replication_factor: int = Field(default=1, ge=1, le=32)
     csp_host: str = "127.0.0.1"
     csp_data_dir: Path = Path("data")
     # Where the state lives (docs/stores.md): "sqlite", one file per service under

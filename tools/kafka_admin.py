@@ -69,9 +69,12 @@ async def ensure_topics(
     The partition count matters: clients of the lost broker still hold its metadata, and a
     consumer that believes in fewer partitions than there are never reads the others.
     """
-    admin = TopicAdmin(bootstrap, "csp-tools")
+    settings = ServiceSettings()
+    admin = TopicAdmin(
+        bootstrap, "csp-tools", replication_factor=settings.csp_topic_replication_factor
+    )
     try:
-        return await admin.ensure(topics, partitions or ServiceSettings().csp_topic_partitions)
+        return await admin.ensure(topics, partitions or settings.csp_topic_partitions)
     finally:
         await admin.close()
 

@@ -1,9 +1,12 @@
 """`python -m shared.http.healthcheck`: the container's liveness probe.
 
 Exit 0 when the service in this container answers `GET /healthz` with 200, else 1. The
-one image runs any of the three services; which one is told by the port variable the
-compose file sets (CSP_ORDERING_PORT, CSP_PROVISIONING_PORT or CSP_BILLING_PORT); none
-set means the image's default command, ordering on 8001.
+one image runs any of the three services or the dashboard. Which one: the command of the
+container's first process (`python -m services.<name>`, read from /proc/1/cmdline; a
+probe runs in the container's process namespace), else the one port variable set
+(CSP_ORDERING_PORT, CSP_PROVISIONING_PORT, CSP_BILLING_PORT, CSP_DASHBOARD_PORT), else the
+image's default command, ordering. Its port is then read as its settings read it: its
+variable (any case, as pydantic-settings matches it), else its settings' default.
 Standard library only: it runs every few seconds and must start fast.
 """
 
@@ -12,17 +15,55 @@ from __future__ import annotations
 import os
 import sys
 import urllib.request
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
-PORT_VARIABLES = ("CSP_ORDERING_PORT", "CSP_PROVISIONING_PORT", "CSP_BILLING_PORT")
-DEFAULT_PORT = 8001  # ordering: the image's CMD
+# Each process's default port: its settings' default (csp_<name>_port, checked by a test).
+SERVICE_PORTS = {"ordering": 8001, "provisioning": 8002, "billing": 8003, "dashboard": 8000}
+DEFAULT_SERVICE = "ordering"  # the image's CMD
+DEFAULT_PORT = SERVICE_PORTS[DEFAULT_SERVICE]
+PORT_VARIABLES = tuple(f"CSP_{name.upper()}_PORT" for name in SERVICE_PORTS)
+FIRST_PROCESS = Path("/proc/1/cmdline")
 TIMEOUT_SECONDS = 3.0
 
 
-def service_port(environ: dict[str, str]) -> int | None:
-    ports = [environ[name] for name in PORT_VARIABLES if environ.get(name)]
-    if not ports:
-        return DEFAULT_PORT
-    return int(ports[0]) if len(ports) == 1 else None
+def port_variable(service: str) -> str:
+    return f"CSP_{service.upper()}_PORT"
+
+
+def running_service(command: Sequence[str]) -> str | None:
+    """The process a command line runs (`python -m services.<name>`, also behind an init
+    such as docker-init), None when it runs none of them."""
+    for option, module in zip(command, command[1:], strict=False):
+        if option == "-m":
+            package, _, rest = module.partition(".")
+            name = rest.split(".")[0]
+            if package == "services" and name in SERVICE_PORTS:
+                return name
+    return None
+
+
+def service_port(environ: Mapping[str, str], command: Sequence[str] = ()) -> int | None:
+    """The port of the process `command` runs, given its environment; None when the
+    command names none and more than one port variable is set (which one is meant?)."""
+    env = {key.upper(): value for key, value in environ.items() if value}
+    service = running_service(command)
+    if service is None:
+        named = [name for name in SERVICE_PORTS if port_variable(name) in env]
+        if len(named) > 1:
+            return None
+        service = named[0] if named else DEFAULT_SERVICE
+    value = env.get(port_variable(service))
+    return int(value) if value else SERVICE_PORTS[service]
+
+
+def first_process_command(path: Path = FIRST_PROCESS) -> list[str]:
+    """The container's first process's arguments; empty where /proc cannot tell."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return []
+    return [arg.decode(errors="replace") for arg in raw.split(b"\0") if arg]
 
 
 def live(port: int) -> bool:
@@ -36,7 +77,11 @@ def live(port: int) -> bool:
 
 
 def main() -> int:
-    port = service_port(dict(os.environ))
+    try:
+        port = service_port(os.environ, first_process_command())
+    except ValueError as error:  # a port variable that is not a number
+        print(f"healthcheck: {error}", file=sys.stderr)
+        return 1
     if port is None:
         print("set at most one of " + ", ".join(PORT_VARIABLES), file=sys.stderr)
         return 1

@@ -35,9 +35,14 @@ class TopicCreationFailed(RuntimeError):
 class TopicAdmin:
     """List and create topics; the connection is remade after a failure."""
 
-    def __init__(self, bootstrap_servers: str, client_id: str) -> None:
+    def __init__(
+        self, bootstrap_servers: str, client_id: str, *, replication_factor: int = 1
+    ) -> None:
         self._bootstrap = bootstrap_servers
         self._client_id = client_id
+        # Copies of each partition it creates: 1 on one broker; 3 on a cluster, with the
+        # producers' acks=all and the topic's min.insync.replicas=2 (README, Scaling out).
+        self._replication_factor = replication_factor
         self._admin: AIOKafkaAdminClient | None = None
 
     async def list_topics(self) -> set[str]:
@@ -74,7 +79,7 @@ class TopicAdmin:
                     NewTopic(
                         topic,
                         num_partitions=partitions,
-                        replication_factor=1,
+                        replication_factor=self._replication_factor,
                         topic_configs=COMPACTED if topic in COMPACTED_TOPICS else {},
                     )
                     for topic in missing
@@ -92,7 +97,12 @@ class TopicAdmin:
         if refused:
             raise TopicCreationFailed("; ".join(refused))
         if created:
-            log.info("topics_created", topics=created, partitions=partitions)
+            log.info(
+                "topics_created",
+                topics=created,
+                partitions=partitions,
+                replication_factor=self._replication_factor,
+            )
         return created
 
     async def _connected(self) -> AIOKafkaAdminClient:

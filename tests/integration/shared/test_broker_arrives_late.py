@@ -20,7 +20,13 @@ from tests.support.polling import eventually
 from tests.support.topics import read_records
 from tests.unit.ordering.helpers import SETTINGS, auth, line
 
-pytestmark = pytest.mark.broker
+pytestmark = [
+    pytest.mark.broker,
+    # It starts the broker process itself, late, on a port the running service already
+    # dials: a fresh Tansu process starts in well under a second on a chosen port, an
+    # Apache Kafka container neither (tests/integration/conftest.py runs the others twice).
+    pytest.mark.embedded_only(reason="starts its own broker late, on a port chosen first"),
+]
 
 
 async def test_unreachable_broker_live_not_ready_checkout_accepted_then_published(
