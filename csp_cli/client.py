@@ -24,11 +24,13 @@ class ApiClient:
         *,
         timeout: float,
         hint: str = "",
+        credential: str = "--token / CSP_TOKEN",
     ) -> None:
         self.service = service
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.hint = hint  # how to point the CLI elsewhere, for "cannot reach"
+        self.credential = credential  # where the token comes from, for a 401
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
 
@@ -74,7 +76,7 @@ class ApiClient:
                 f"is it running?{self.hint}"
             ) from None
         if response.is_error:
-            raise api_error(self.service, response)
+            raise api_error(self.service, response, self.credential)
         if not response.content:
             return None
         try:
@@ -92,7 +94,9 @@ def path(root: str, *segments: str) -> str:
     return "/".join([root, *(quote(segment, safe="") for segment in segments)])
 
 
-def api_error(service: str, response: httpx.Response) -> ApiError:
+def api_error(
+    service: str, response: httpx.Response, credential: str = "--token / CSP_TOKEN"
+) -> ApiError:
     """The API's `{"error": {"code", "message", "target"}}`, or what the body says."""
     status = response.status_code
     try:
@@ -109,7 +113,7 @@ def api_error(service: str, response: httpx.Response) -> ApiError:
         message = _clip(response.text) or "no message"
         target = None
     if status == 401:
-        message += " (check --token / CSP_TOKEN)"
+        message += f" (check {credential})"
     extra = body if isinstance(body, dict) else None
     return ApiError(service, status, code.replace(" ", ""), message, target, extra)
 

@@ -18,7 +18,6 @@ DEFAULT_TIMEOUT_S = 10.0
 # The timeline is an extra of `show`: a dashboard that does not answer soon is reported
 # as unavailable rather than holding the subscription back.
 DASHBOARD_TIMEOUT_S = 3.0
-BOOTSTRAP = "127.0.0.1:9092"
 
 
 @dataclass
@@ -41,13 +40,17 @@ class Connection:
             "billing", self.billing_url, " (--billing-url / CSP_BILLING_URL)", self.timeout
         )
 
-    def dashboard(self) -> ApiClient:
+    def dashboard(self, *, extra: bool = True) -> ApiClient:
+        """The dashboard, with its operator credential when one is given. `extra`: what
+        it adds to another answer (a timeline) is not waited for long; dead letters,
+        the command's own answer, are waited for like any other API's."""
         client = ApiClient(
             "the dashboard",
             self.dashboard_url,
             self.dashboard_token,
-            timeout=min(self.timeout, DASHBOARD_TIMEOUT_S),
+            timeout=min(self.timeout, DASHBOARD_TIMEOUT_S) if extra else self.timeout,
             hint=" (--dashboard-url / CSP_DASHBOARD_URL)",
+            credential="--dashboard-token / CSP_DASHBOARD_TOKEN",
         )
         self._clients.append(client)
         return client

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 # Exit codes (docs/cli.md): click's own usage errors are 2 as well.
-FAILED = 1  # the API refused, a service or the broker could not be reached
+FAILED = 1  # the API refused, or a service could not be reached
 USAGE = 2  # something the command needs was not given
 WAIT_RAN_OUT = 3  # the change was made, but what it waited for did not happen in time
 
@@ -43,4 +43,4 @@ class ApiError(CliFailure):
 
 
 class Unreachable(CliFailure):
-    """A service (or the broker) did not answer at all."""
+    """A service did not answer at all."""

@@ -11,16 +11,13 @@ import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-
-if TYPE_CHECKING:  # the broker side is imported only by the commands that use it
-    from shared.messaging.dead_letters import DeadLetterRecord
 
 PIPE_WIDTH = 250
 _DETAIL_CHARS = 60
@@ -297,29 +294,28 @@ def invoice_lines(invoice: Mapping[str, Any]) -> Table:
     return table
 
 
-def dead_letters_table(records: Sequence[DeadLetterRecord], title: str = "Dead letters") -> Table:
+def dead_letters_table(letters: Iterable[Mapping[str, Any]], title: str = "Dead letters") -> Table:
+    """The dashboard's dead letters; `id` is what `csp dead-letters replay` takes."""
     table = _table(
         title,
-        "topic",
-        "at",
+        "id",
         "dead-lettered (UTC)",
         "event id",
         "type",
         "subject",
         "consumer",
         "error",
-        ids=("topic", "at", "event id"),
+        ids=("id", "event id"),
     )
-    for record in records:
+    for letter in letters:
         _add(
             table,
-            record.topic,
-            record.position,
-            record.time.strftime("%Y-%m-%d %H:%M:%S"),
-            record.event_id or "-",
-            record.event_type or "-",
-            record.subject or "-",
-            record.consumer or "-",
-            record.error,
+            letter["id"],
+            when(letter["time"]),
+            letter.get("eventId") or "-",
+            letter.get("type") or "-",
+            letter.get("subject") or "-",
+            letter.get("consumer") or "-",
+            letter.get("error") or "",
         )
     return table

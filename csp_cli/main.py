@@ -69,13 +69,17 @@ def options(
         str, typer.Option(envvar="CSP_BILLING_URL", help="Billing (invoices).")
     ] = BILLING_URL,
     dashboard_url: Annotated[
-        str, typer.Option(envvar="CSP_DASHBOARD_URL", help="The ops dashboard (timelines).")
+        str,
+        typer.Option(
+            envvar="CSP_DASHBOARD_URL", help="The ops dashboard (timelines, dead letters)."
+        ),
     ] = DASHBOARD_URL,
     dashboard_token: Annotated[
         str | None,
         typer.Option(
             envvar="CSP_DASHBOARD_TOKEN",
-            help="The dashboard's operator credential, where it asks for one (production).",
+            help="The dashboard's operator credential, where it asks for one (production): "
+            "sent as a bearer token by `show` and `dead-letters`.",
             show_default=False,
         ),
     ] = None,

@@ -1,5 +1,6 @@
 """The progress display of commands that wait for the system (a purchase's activation
-link, the publisher's answer to a seat change): on stderr, a spinner, what is awaited
+link, the publisher's answer to a seat change) or do many things (dead letters
+replayed batch by batch): on stderr, a spinner, what is awaited
 now and its latest state, the steps done and the time taken. Off a terminal it prints
 its last state once, when it ends."""
 
@@ -65,8 +66,8 @@ class Steps:
         # States quote names typed by people: shown as written, never read as markup.
         self._progress.update(self._task, description=description, state=escape(state))
 
-    def done(self, description: str | None = None) -> None:
-        self._progress.advance(self._task)
+    def done(self, description: str | None = None, *, count: int = 1) -> None:
+        self._progress.advance(self._task, count)
         if description is not None:
             self.now(description)
 

@@ -20,12 +20,20 @@ import structlog
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.dashboard.auth import OperatorAuth
 from services.dashboard.groups import service_groups
 from services.dashboard.kafka import KafkaFeed
 from services.dashboard.overview import Feed, lag_of, overview
+from services.dashboard.replay import (
+    MAX_REPLAY_IDS,
+    KafkaPublisher,
+    PartlyReplayed,
+    Publisher,
+    replay,
+)
 from services.dashboard.settings import DashboardSettings
 from services.dashboard.topics import DEAD_LETTER_TOPICS
 from services.dashboard.view import PipelineView
@@ -51,6 +59,15 @@ SECURITY_HEADERS = [
 StuckAfter = Annotated[float | None, Query(alias="stuckAfterSeconds", gt=0, le=10_000_000)]
 SubscriptionId = Annotated[str, path_id("subscription", "subscriptionId", guid=False)]
 CorrelationId = Annotated[str, path_id("correlation", "correlationId", guid=False)]
+DeadLetterId = Annotated[str, StringConstraints(min_length=1, max_length=ID_CHARS * 2 + 24)]
+
+
+class ReplayRequest(BaseModel):
+    """The dead letters to publish back, by the `id` the list gives them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[DeadLetterId] = Field(min_length=1, max_length=MAX_REPLAY_IDS)
 
 
 def now_ms() -> int:
@@ -62,9 +79,11 @@ def build_app(
     *,
     view: PipelineView | None = None,
     feed: Feed | None = None,
+    publisher: Publisher | None = None,
     clock: Callable[[], int] = now_ms,
 ) -> FastAPI:
-    """`view` and `feed` for tests; by default the topics of `settings`' broker."""
+    """`view`, `feed` and `publisher` for tests; by default the topics of `settings`'
+    broker, and a producer to it for replays."""
     view = view if view is not None else PipelineView(limits=settings.limits())
     if feed is None:
         feed = KafkaFeed(
@@ -75,6 +94,9 @@ def build_app(
             fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         )
     source: Feed = feed
+    replays: Publisher = (
+        publisher if publisher is not None else KafkaPublisher(settings.kafka_bootstrap_servers)
+    )
     refresh = settings.csp_dashboard_refresh_seconds
 
     @asynccontextmanager
@@ -85,6 +107,7 @@ def build_app(
             yield
         finally:
             await source.stop()
+            await replays.stop()
             log.info("dashboard_stopped")
 
     app = FastAPI(title="CSP pipeline dashboard", lifespan=lifespan)
@@ -256,14 +279,29 @@ def build_app(
         subscription_id: Annotated[
             str | None, Query(alias="subscriptionId", max_length=ID_CHARS)
         ] = None,
+        service: Annotated[str | None, Query(max_length=ID_CHARS)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:
-        """Dead letters, newest first, with payload and error."""
+        """Dead letters, newest first, with payload and error; `id` names one for replay."""
         if topic is not None and topic not in DEAD_LETTER_TOPICS:
             raise RuleBroken(
                 "topic: must be one of " + ", ".join(DEAD_LETTER_TOPICS), target="topic"
             )
-        return view.dead_letters(topic=topic, subject=subscription_id, limit=limit)
+        return view.dead_letters(topic=topic, subject=subscription_id, service=service, limit=limit)
+
+    @app.post("/api/dead-letters/replay", response_model=None)
+    async def api_replay(request: ReplayRequest) -> dict[str, Any] | JSONResponse:
+        """Publish the chosen dead letters back to their original topics (original value,
+        key and headers); what went where. All or nothing for unknown ids."""
+        try:
+            replayed, skipped = await replay(view, replays, request.ids)
+        except PartlyReplayed as failure:
+            message = clip(f"{failure.message}: {len(failure.replayed)} replayed before it", 300)
+            return JSONResponse(
+                {**error_body("ServiceUnavailable", message), "replayed": failure.replayed},
+                status_code=503,
+            )
+        return {"replayed": replayed, "skipped": skipped}
 
     @app.get("/api/stream")
     async def api_stream(request: Request, stuck_after_seconds: StuckAfter = None) -> Any:

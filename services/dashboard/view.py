@@ -88,19 +88,36 @@ class _Held:
         self.returned = False  # evicted once and seen again: its earlier events are gone
 
 
-class _DeadLetter:
-    """A dead letter as kept: what the list shows, worked out once, and the payload
-    (up to the payload limit)."""
+class HeldDeadLetter:
+    """A dead letter as kept: what the list shows, worked out once, the payload (up to
+    the payload limit), and what a replay publishes beside it: the original topic, key
+    and headers (without the `x-dlq-*` ones)."""
 
-    __slots__ = ("payload", "size", "summary")
+    __slots__ = ("headers", "key", "original_topic", "payload", "size", "summary")
 
     def __init__(self, record: DeadLetterRecord, max_payload_bytes: int) -> None:
-        self.summary = record.summary()
+        self.summary = {"id": dead_letter_id(record.topic, record.partition, record.offset)}
+        self.summary |= record.summary()
         self.size = len(record.payload)
         self.payload = record.payload if self.size <= max_payload_bytes else b""
+        self.original_topic = record.original_topic
+        self.key = record.replay_key
+        self.headers = record.replay_headers
+
+    @property
+    def id(self) -> str:
+        return str(self.summary["id"])
+
+    @property
+    def position(self) -> tuple[str, int, int]:
+        return (self.summary["topic"], self.summary["partition"], self.summary["offset"])
+
+    @property
+    def payload_kept(self) -> bool:
+        return bool(self.payload) or not self.size
 
     def wire(self) -> dict[str, Any]:
-        if self.size and not self.payload:
+        if not self.payload_kept:
             payload: Any = f"(payload not kept: {self.size} bytes, over the dashboard's limit)"
         else:
             try:
@@ -108,6 +125,12 @@ class _DeadLetter:
             except ValueError:  # not JSON (that may be why it is here): as text
                 payload = self.payload[:PAYLOAD_TEXT_CHARS].decode(errors="replace")
         return {**self.summary, "payload": payload}
+
+
+def dead_letter_id(topic: str, partition: int, offset: int) -> str:
+    """How the list names a dead letter, and a replay chooses it: `TOPIC:PARTITION:OFFSET`
+    (a topic name holds no colon)."""
+    return f"{topic}:{partition}:{offset}"
 
 
 def _order(event: SeenEvent) -> tuple[Any, ...]:
@@ -127,7 +150,8 @@ class PipelineView:
         self._open: OrderedDict[str, _Held] = OrderedDict()
         self._by_correlation: dict[str, dict[str, None]] = {}  # -> subscriptions held
         self._evicted: OrderedDict[str, int] = OrderedDict()  # id -> funnel standing
-        self._dead_letters: deque[_DeadLetter] = deque(maxlen=self.limits.max_dead_letters)
+        self._dead_letters: deque[HeldDeadLetter] = deque(maxlen=self.limits.max_dead_letters)
+        self._dead_letter_at: dict[tuple[str, int, int], HeldDeadLetter] = {}  # by position
         self._open_cap = int(self.limits.max_subscriptions * OPEN_SHARE)
         self._next: dict[tuple[str, int], int] = {}
         self._events_held = 0
@@ -149,8 +173,8 @@ class PipelineView:
         self.version += 1
         if is_dead_letter_topic(record.topic):
             self.rates.count(record.topic, record.timestamp_ms)
-            self._dead_letters.append(
-                _DeadLetter(_dead_letter(record), self.limits.max_payload_bytes)
+            self._keep_dead_letter(
+                HeldDeadLetter(_dead_letter(record), self.limits.max_payload_bytes)
             )
             self.dead_letters_seen += 1
             return True
@@ -314,16 +338,36 @@ class PipelineView:
             }
         return parts
 
+    def _keep_dead_letter(self, letter: HeldDeadLetter) -> None:
+        if len(self._dead_letters) == self._dead_letters.maxlen:
+            oldest = self._dead_letters[0]  # about to go: its position with it
+            if self._dead_letter_at.get(oldest.position) is oldest:
+                del self._dead_letter_at[oldest.position]
+        self._dead_letters.append(letter)
+        self._dead_letter_at[letter.position] = letter
+
+    def dead_letter(self, topic: str, partition: int, offset: int) -> HeldDeadLetter | None:
+        """The dead letter held at this position (what a replay publishes), or None."""
+        return self._dead_letter_at.get((topic, partition, offset))
+
     def dead_letters(
-        self, *, topic: str | None = None, subject: str | None = None, limit: int = 100
+        self,
+        *,
+        topic: str | None = None,
+        subject: str | None = None,
+        service: str | None = None,
+        limit: int = 100,
     ) -> dict[str, Any]:
         """Newest first; `totalCount` counts every match held, `items` the first `limit`;
-        `dropped` counts the older dead letters no longer held (max_dead_letters)."""
+        `dropped` counts the older dead letters no longer held (max_dead_letters).
+        `service` keeps what that service's consumers dead-lettered (`billing` for
+        `billing.activations`)."""
         found = [
             d
             for d in reversed(self._dead_letters)
             if (topic is None or d.summary["topic"] == topic)
             and (subject is None or d.summary["subject"] == subject)
+            and (service is None or d.summary["consumer"].split(".", 1)[0] == service)
         ]
         return {
             "totalCount": len(found),

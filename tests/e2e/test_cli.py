@@ -1,7 +1,8 @@
 """The `csp` executable end to end against the running system (`make run`'s launcher,
 with the dashboard): a partner's whole day through the CLI (offers, customers, buy,
 subscriptions, set seats, show with the dashboard's timeline, invoices, cancel), the
-publisher acting through its API meanwhile, and an operator's dead-letter listing."""
+publisher acting through its API meanwhile, and an operator's dead letters listed and
+replayed through the dashboard's API."""
 
 from __future__ import annotations
 
@@ -45,7 +46,6 @@ class Cli:
             CSP_ORDERING_URL=system.ordering,
             CSP_BILLING_URL=system.billing,
             CSP_DASHBOARD_URL=system.dashboard,
-            KAFKA_BOOTSTRAP_SERVERS=system.bootstrap,
         )
         self.env = env
 
@@ -198,7 +198,9 @@ async def test_a_partner_buys_changes_reads_and_cancels_through_the_cli(
     assert (await cli.json("show", cid, sid))["subscription"]["status"] == "deleted"
 
 
-async def test_an_operator_lists_dead_letters_through_the_cli(cli: Cli, system: System) -> None:
+async def test_an_operator_lists_and_replays_dead_letters_through_the_cli(
+    cli: Cli, system: System
+) -> None:
     # A record nobody can read on ordering's topic: provisioning dead-letters it.
     subject = f"cli-unreadable-{uuid.uuid4()}"
     await publish_raw(system.bootstrap, ORDERING_SUBSCRIPTIONS, subject, b"{not json")
@@ -208,11 +210,39 @@ async def test_an_operator_lists_dead_letters_through_the_cli(cli: Cli, system: 
 
     [letter] = await eventually(listed, bool, what="the dead letter listed", timeout=WAIT_S)
     assert letter["topic"] == f"{ORDERING_SUBSCRIPTIONS}.dlq"
+    assert letter["id"] == f"{letter['topic']}:{letter['partition']}:{letter['offset']}"
     assert letter["consumer"] == "provisioning.purchases"
     assert letter["error"].startswith("JSONDecodeError")
+    assert letter["payload"] == "{not json"
     table = await cli.ok("dead-letters", "list", "--service", "provisioning")
     assert "Dead letters" in table
     assert "provisioning.purchases" in table
+    assert letter["id"] in table
+
+    # Replayed through the dashboard: back on ordering's topic with its key, where
+    # provisioning still cannot read it and dead-letters it a second time.
+    replayed = await cli.run("dead-letters", "replay", letter["id"], "--yes")
+    assert replayed.returncode == 0, replayed.stderr
+    assert "1/1" in replayed.stderr  # the progress display's last state
+    [line] = [x for x in replayed.stdout.splitlines() if x.startswith("replayed ")]
+    assert line.startswith(f"replayed {letter['id']} -> {ORDERING_SUBSCRIPTIONS} ")
+    assert f"key={subject}" in line
+    landed = line.split()[4]  # PARTITION:OFFSET on the original topic
+
+    both = await eventually(
+        listed,
+        lambda d: len(d) == 2,
+        what="the replayed record dead-lettered again",
+        timeout=WAIT_S,
+    )
+    again = next(d for d in both if d["id"] != letter["id"])
+    assert f"{again['originalPartition']}:{again['originalOffset']}" == landed
+    assert again["originalTopic"] == ORDERING_SUBSCRIPTIONS
+    assert again["payload"] == "{not json"
+
+    unknown = await cli.run("dead-letters", "replay", f"{letter['topic']}:0:999999", "--yes")
+    assert unknown.returncode == 2
+    assert "nothing replayed: no dead letter" in unknown.stderr
 
 
 async def test_a_refused_token_is_one_line_and_no_traceback(cli: Cli) -> None:
