@@ -1,5 +1,8 @@
 """Every log line of a request or an event carries its correlation id (and the causation
-id where there is one), across the three services: read from their real JSON logs."""
+id where there is one), across the three services: read from their real JSON logs. The
+lines of due work on a subscription too (a seat change's webhook, posted by provisioning's
+due work): no request or event is behind them, so they carry the subscription's own, its
+purchase's, as billing's due charges do."""
 
 from __future__ import annotations
 
@@ -49,6 +52,14 @@ async def test_a_subscriptions_log_lines_share_its_correlation_id_across_service
     assert (await contoso.assign_licenses(sid, "ann")).status_code == 200
     assert (await contoso.activate(sid, "standard", 1)).status_code == 200
     await partner.wait_for_ledger(cid, sid, lambda c: c["totalCount"] >= 1, "first charge")
+    # A seat change, a request of its own: its webhook is posted by due work, not a handler.
+    change = f"e2e-change-{uuid.uuid4()}"
+    changed = await partner.ordering.patch(
+        f"/v1/customers/{cid}/subscriptions/{sid}",
+        json={"quantity": 2},
+        headers={"X-Correlation-Id": change},
+    )
+    assert changed.status_code == 200, changed.text
 
     def handled(lines: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
         return {
@@ -64,15 +75,31 @@ async def test_a_subscriptions_log_lines_share_its_correlation_id_across_service
         ("billing", "ActivationCompleted"),
     }
 
+    def webhook_posted(lines: list[dict[str, Any]]) -> bool:
+        return any(
+            line.get("event") == "webhook_attempted" and line.get("subscription_id") == sid
+            for line in lines
+        )
+
     async def read() -> list[dict[str, Any]]:
         return log_lines(system)
 
-    lines = await eventually(read, lambda ls: wanted <= set(handled(ls)), what="events handled")
+    lines = await eventually(
+        read,
+        lambda ls: wanted <= set(handled(ls)) and webhook_posted(ls),
+        what="events handled and the seat change's webhook posted",
+    )
     about = [line for line in lines if line.get("subscription_id") == sid]
     assert {line["service"] for line in about} == {"ordering", "provisioning", "billing"}
-    assert len({line.get("correlation_id") for line in about}) == 1, about
-    [correlation] = {line["correlation_id"] for line in about}
+    of_the_change = [line for line in about if line.get("correlation_id") == change]
+    # The request's own lines; the events it caused carry the subscription's correlation.
+    assert {line["service"] for line in of_the_change} == {"ordering"}
+    the_rest = [line for line in about if line.get("correlation_id") != change]
+    assert len({line.get("correlation_id") for line in the_rest}) == 1, the_rest
+    [correlation] = {line["correlation_id"] for line in the_rest}
     assert correlation
+    webhooks = [line for line in about if line["event"] == "webhook_attempted"]
+    assert webhooks and all(line["correlation_id"] == correlation for line in webhooks)
 
     seen = handled(lines)
     purchase = seen[("provisioning", "SubscriptionPurchased")]

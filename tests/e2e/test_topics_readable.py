@@ -1,6 +1,8 @@
 """The event topics are fit for anyone to read: each record off the real broker is the
 envelope as JSON, valid against the message schema of its producer's AsyncAPI document,
-keyed by the subscription, with headers naming its type, version and correlation."""
+keyed by the subscription, with headers naming its type, version and correlation. The
+state topic too: each owner's part valid against its owner's document, keyed
+`<subscription id>/<part>`."""
 
 from __future__ import annotations
 
@@ -12,7 +14,13 @@ from typing import Any
 import jsonschema_rs
 import pytest
 
-from shared.events.topics import BILLING_LEDGER, ORDERING_SUBSCRIPTIONS, PROVISIONING_SUBSCRIPTIONS
+from shared.events.state import state_key
+from shared.events.topics import (
+    BILLING_LEDGER,
+    ORDERING_SUBSCRIPTIONS,
+    PROVISIONING_SUBSCRIPTIONS,
+    SUBSCRIPTIONS_STATE,
+)
 from tests.e2e.processes import buy_and_activate, charges, running_system, until
 from tests.support.topics import Record, read_records
 
@@ -29,6 +37,7 @@ EXPECTED = {
     PROVISIONING_SUBSCRIPTIONS: {"ActivationLinkIssued", "LicensesAssigned", "ActivationCompleted"},
     BILLING_LEDGER: {"ChargePosted"},
 }
+STATE_OWNERS = {"partner": "ordering", "publisher": "provisioning"}  # part -> its writer
 
 
 def message_validator(service: str, topic: str) -> jsonschema_rs.Validator:
@@ -52,15 +61,19 @@ def _resolve(document: dict[str, Any], ref: str) -> dict[str, Any]:
     return node
 
 
-def check(record: Record, validator: jsonschema_rs.Validator, subscription_id: str) -> str:
-    """Everything a reader relies on, for one record; its type."""
+def check(
+    record: Record, validator: jsonschema_rs.Validator, subscription_id: str, key: str = ""
+) -> str:
+    """Everything a reader relies on, for one record (keyed `key`, by default the
+    subscription id); its type."""
     value = json.loads(record.value)
     errors = [e.message for e in validator.iter_errors(value)]
     assert not errors, (value.get("type"), errors)
     assert {"id", "type", "version", "source", "time", "subject", "correlationId", "data"} <= set(
         value
     )
-    assert record.key is not None and record.key.decode() == value["subject"] == subscription_id
+    assert value["subject"] == subscription_id
+    assert record.key is not None and record.key.decode() == (key or subscription_id)
     headers = {k: v.decode() for k, v in record.headers}
     assert headers["content-type"] == "application/json"
     assert headers["ce-type"] == value["type"]
@@ -92,5 +105,22 @@ async def test_every_record_of_a_purchase_is_a_documented_envelope_with_telling_
             types = {check(record, validator, sid) for record in records}
             assert EXPECTED[topic] <= types, (topic, types)
             correlations |= {json.loads(r.value)["correlationId"] for r in records}
+
+        state = await read_records(
+            bootstrap,
+            SUBSCRIPTIONS_STATE,
+            at_least=len(STATE_OWNERS),
+            where=lambda r: r.key is not None and r.key.decode().startswith(f"{sid}/"),
+        )
+        parts = set()
+        for record in state:
+            part = json.loads(record.value)["data"]["part"]
+            writer = STATE_OWNERS[part]
+            assert json.loads(record.value)["source"] == writer
+            validator = message_validator(writer, SUBSCRIPTIONS_STATE)
+            assert check(record, validator, sid, state_key(sid, part)) == "SubscriptionStateChanged"
+            parts.add(part)
+            correlations.add(json.loads(record.value)["correlationId"])
+        assert parts == set(STATE_OWNERS)
 
     assert len(correlations) == 1  # the purchase's, carried by every event about it

@@ -47,10 +47,13 @@ def due_work(bus: MessageBus, dependencies: Mapping[str, Any]) -> Sequence[DueWo
         async def charge(due: DueSubscription) -> None:
             # What it emits carries the purchase's correlation id; no event caused it.
             cause = Cause(correlation_id=due.correlation_id)
-            try:
-                await bus.handle(ChargeDuePeriods(due.subscription_id, now), cause=cause)
-            except Exception:  # one subscription's failure must not hold up the others
-                log.exception("due_periods_not_charged", subscription_id=due.subscription_id)
+            with structlog.contextvars.bound_contextvars(  # its log lines, like its events
+                correlation_id=due.correlation_id, subscription_id=due.subscription_id
+            ):
+                try:
+                    await bus.handle(ChargeDuePeriods(due.subscription_id, now), cause=cause)
+                except Exception:  # one subscription's failure must not hold up the others
+                    log.exception("due_periods_not_charged")
 
         await each_due(due_now, charge, key=lambda due: due.subscription_id)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -47,15 +48,29 @@ class WebhookSender(Protocol):
 async def deliver_webhooks(bus: MessageBus, webhooks: WebhookSender, now: datetime) -> None:
     """The due webhooks (one per subscription), posted concurrently, outcomes recorded."""
     due: list[queries.Delivery] = await bus.handle(queries.DueDeliveries(now))
-    attempts = await asyncio.gather(*(webhooks.send(d.operation, d.subscription) for d in due))
+
+    async def send(delivery: queries.Delivery) -> DeliveryAttempt:
+        with about(delivery.subscription):
+            return await webhooks.send(delivery.operation, delivery.subscription)
+
+    attempts = await asyncio.gather(*(send(d) for d in due))
     for delivery, attempt in zip(due, attempts, strict=True):
         operation = delivery.operation
-        await _each(
-            bus,
-            RecordDelivery(
-                operation.id, operation.delivery_attempts + 1, attempt.outcome, attempt.detail
-            ),
-        )
+        with about(delivery.subscription):
+            await _each(
+                bus,
+                RecordDelivery(
+                    operation.id, operation.delivery_attempts + 1, attempt.outcome, attempt.detail
+                ),
+            )
+
+
+def about(subscription: SaasSubscription) -> AbstractContextManager[object]:
+    """Log lines of due work on one subscription carry its purchase's correlation id, as
+    the lines of its requests and events do."""
+    return structlog.contextvars.bound_contextvars(
+        correlation_id=subscription.correlation_id, subscription_id=subscription.id
+    )
 
 
 async def accept_silent_changes(bus: MessageBus, now: datetime) -> None:

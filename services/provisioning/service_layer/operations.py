@@ -216,6 +216,7 @@ async def end_terms(command: EndTerms, uow: ProvisioningUnitOfWork) -> None:
         log.info(
             "term_ended",
             subscription_id=subscription.id,
+            correlation_id=subscription.correlation_id,  # due work: no request or event bound it
             operation_id=operation.id,
             action=operation.action,
             term_end=operation.time_stamp.isoformat(),
