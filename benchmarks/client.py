@@ -76,15 +76,11 @@ class PartnerClient:
         answer = await self.ordering.call("POST", path, expect=201)
         return list(answer["orders"][0]["lineItems"])
 
-    async def pending(self, cid: str) -> list[dict[str, Any]]:
-        """Every pending subscription of the customer (following the pages)."""
-        items: list[dict[str, Any]] = []
-        path: str | None = f"/v1/customers/{cid}/subscriptions?status=pending&size=500"
-        while path is not None:
-            page = await self.ordering.call("GET", path)
-            items += page["items"]
-            path = (page.get("links") or {}).get("next", {}).get("uri")
-        return items
+    async def subscription(self, cid: str, sid: str) -> dict[str, Any]:
+        answer: dict[str, Any] = await self.ordering.call(
+            "GET", f"/v1/customers/{cid}/subscriptions/{sid}"
+        )
+        return answer
 
     async def invoices(self, cid: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

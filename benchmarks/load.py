@@ -6,8 +6,10 @@ What the client waits on comes from the broker, not from polling: the activation
 from provisioning's `ActivationLinkIssued` and the charge from billing's `ChargePosted`
 (`kafka_watch.TopicTail`; a record is published only after its producer committed,
 so it is seen at or after the fact became visible over HTTP). The partner's own view
-of the link (ordering's HTTP list) is polled only in the fixed-rate phase, for the
-`purchase -> link visible` latency. The charges are checked over billing's HTTP API
+of the link, for the `purchase -> link visible` latency in the fixed-rate phase: the
+moment ordering stored it, stamped on ordering's `subscriptions.state` record of the
+partner part (written in the same transaction), and confirmed by one GET of the
+subscription over ordering's HTTP API. The charges are checked over billing's HTTP API
 at the end (`verify`).
 """
 
@@ -29,7 +31,12 @@ from aiokafka import ConsumerRecord
 from benchmarks.client import PartnerClient, PublisherClient
 from benchmarks.flow import CART_LINES, LINE, PRICE_MINOR
 from benchmarks.stats import rate_in_window, summary
-from shared.events.topics import BILLING_LEDGER, ORDERING_SUBSCRIPTIONS, PROVISIONING_SUBSCRIPTIONS
+from shared.events.topics import (
+    BILLING_LEDGER,
+    ORDERING_SUBSCRIPTIONS,
+    PROVISIONING_SUBSCRIPTIONS,
+    SUBSCRIPTIONS_STATE,
+)
 
 # Which service publishes each topic (for the outbox relay delay, by producer).
 PRODUCER = {
@@ -37,8 +44,14 @@ PRODUCER = {
     PROVISIONING_SUBSCRIPTIONS: "provisioning",
     BILLING_LEDGER: "billing",
 }
-TOPICS = tuple(PRODUCER)
-VIEW_POLL_S = 0.020  # the partner view's poll interval: the resolution of `link visible`
+TOPICS = tuple(PRODUCER)  # tailed at once: their records' arrival times are measured
+# Tailed lazily (fetches of >= STATE_FETCH_BYTES or every STATE_FETCH_WAIT_MS): what counts
+# is each record's own time, and fewer fetches keep the observer off the broker's CPU.
+STATE_TOPIC = SUBSCRIPTIONS_STATE
+STATE_FETCH_WAIT_MS = 250
+STATE_FETCH_BYTES = 256 * 1024
+PARTNER_PART = b"/partner"  # the key's suffix of ordering's part of subscriptions.state
+VIEW_POLL_S = 0.020  # how often the links ordering stored are confirmed over HTTP
 SAMPLE_RECORDS = 400  # real records kept for the raw chain's message sizes
 
 
@@ -55,7 +68,8 @@ class Sub:
     purchased: float  # checkout answer received
     link: str = ""
     link_issued: float = 0.0  # ActivationLinkIssued received from the topic
-    link_visible: float = 0.0  # first poll of the partner's view showing the link
+    link_stored: float = 0.0  # ordering stored the link (its state record's time)
+    link_visible: float = 0.0  # link_stored, once a GET of the partner's view showed it
     activated: float = 0.0  # activate answer received
     charged: float = 0.0  # ChargePosted received from the topic
     failed: bool = False
@@ -81,6 +95,9 @@ class Flow:
     # answer was still on the way): applied at registration.
     _early_links: dict[str, tuple[str, float]] = field(default_factory=dict)
     _early_charges: dict[str, float] = field(default_factory=dict)
+    _early_stored: dict[str, float] = field(default_factory=dict)
+    # Wall clock (record times) to the perf_counter clock of every other stamp.
+    _wall_minus_perf: float = field(default_factory=lambda: time.time() - time.perf_counter())
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     # Relay delay sampling: producer -> [(ce-id, record timestamp ms, event time ms)]
     sampling_relay: bool = False
@@ -96,6 +113,10 @@ class Flow:
     # -- what the broker tells ---------------------------------------------------------
 
     def on_record(self, record: ConsumerRecord, received: float) -> None:
+        if record.topic == SUBSCRIPTIONS_STATE:
+            if record.key is not None and record.key.endswith(PARTNER_PART):
+                self._on_partner_state(json.loads(record.value))
+            return
         headers = dict(record.headers or ())
         kind = headers.get("ce-type", b"").decode()
         sid = record.key.decode() if record.key is not None else ""
@@ -124,6 +145,16 @@ class Flow:
             elif not sub.charged:
                 self._charged(sub, received)
 
+    def _on_partner_state(self, state: dict[str, Any]) -> None:
+        if not state["data"]["state"].get("activationLink"):
+            return
+        stored = datetime.fromisoformat(state["time"]).timestamp() - self._wall_minus_perf
+        sub = self.subs.get(state["subject"])
+        if sub is None:
+            self._early_stored.setdefault(state["subject"], stored)
+        elif not sub.link_stored:
+            sub.link_stored = stored
+
     def _link_issued(self, sub: Sub, link: str, received: float) -> None:
         sub.link, sub.link_issued = link, received
         self.ready.put_nowait(sub)
@@ -143,6 +174,8 @@ class Flow:
             self._link_issued(sub, *early)
         if (charged := self._early_charges.pop(sub.sid, None)) is not None:
             self._charged(sub, charged)
+        if (stored := self._early_stored.pop(sub.sid, None)) is not None:
+            sub.link_stored = stored
 
     def sample(self, phase: str, name: str, since: float) -> None:
         self.ms[phase][name].append((now() - since) * 1000)
@@ -199,28 +232,43 @@ class Flow:
                 sub.failed = True
                 self._finish(sub)
 
-    async def watch_view(self, phase: str, cid: str, until: asyncio.Event) -> int:
-        """The partner's view: poll the customer's pending subscriptions every
-        VIEW_POLL_S while some link of the phase is not visible yet; returns the polls."""
+    async def watch_view(self, phase: str, until: asyncio.Event) -> int:
+        """The partner's view: every VIEW_POLL_S, one GET of each subscription of the
+        phase whose link ordering stored, until the GET shows it; returns the GETs.
+
+        A GET only after the store: the cost per purchase stays about one GET whatever
+        the backlog. (Polling the pending list, then each subscription from the link's
+        issue on, cost O(in flight) per purchase: when the pipeline fell behind, the
+        client's polls grew until ordering was the bound.) A GET that does not show a
+        link ordering stored is reported as an error: the view would lie.
+        """
         polls = 0
         while not until.is_set():
-            waiting = [s for s in self.subs.values() if s.phase == phase and not s.link_visible]
+            waiting = [
+                s
+                for s in self.subs.values()
+                if s.phase == phase and s.link_stored and not s.link_visible and not s.failed
+            ]
             if waiting:
-                polls += 1
-                started = now()
-                try:
-                    items = await self.partner.pending(cid)
-                except Exception as error:
-                    self.errors.append(f"{phase}: polling the partner view failed: {error!r}")
-                    items = []
-                seen = now()
-                self.sample(phase, "poll GET (pending list)", started)
-                for item in items:
-                    sub = self.subs.get(item["id"])
-                    if sub is not None and item.get("activationLink") and not sub.link_visible:
-                        sub.link_visible = seen
+                polls += len(waiting)
+                await asyncio.gather(*(self._look(phase, sub) for sub in waiting))
             await asyncio.sleep(VIEW_POLL_S)
         return polls
+
+    async def _look(self, phase: str, sub: Sub) -> None:
+        started = now()
+        try:
+            item = await self.partner.subscription(sub.cid, sub.sid)
+        except Exception as error:
+            self.errors.append(f"{phase}: {sub.sid}: polling the partner view failed: {error!r}")
+            sub.failed = True
+            return
+        self.sample(phase, "view GET (one subscription)", started)
+        if item.get("activationLink"):
+            sub.link_visible = sub.link_stored
+        else:
+            self.errors.append(f"{phase}: {sub.sid}: stored link not shown by the partner view")
+            sub.failed = True
 
     async def until_finished(self, phase: str, timeout_s: float) -> None:
         """Until every subscription of the phase has its charge (or failed)."""
@@ -319,7 +367,7 @@ async def run_fixed(flow: Flow, cid: str, *, rate: float, seconds: float) -> dic
     carts = max(1, round(rate * seconds / CART_LINES))
     interval = CART_LINES / rate
     done = asyncio.Event()
-    view = asyncio.create_task(flow.watch_view(phase, cid, done))
+    view = asyncio.create_task(flow.watch_view(phase, done))
     started = now()
     buying: list[asyncio.Task[None]] = []
     late = 0

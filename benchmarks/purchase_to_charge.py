@@ -41,7 +41,16 @@ from benchmarks.backlog import GROUPS, run_backlogs
 from benchmarks.client import PartnerClient, PublisherClient
 from benchmarks.flow import PUBLISHER
 from benchmarks.kafka_watch import GroupOffsets, TopicTail, partitions
-from benchmarks.load import TOPICS, Flow, run_fixed, run_max, verify
+from benchmarks.load import (
+    STATE_FETCH_BYTES,
+    STATE_FETCH_WAIT_MS,
+    STATE_TOPIC,
+    TOPICS,
+    Flow,
+    run_fixed,
+    run_max,
+    verify,
+)
 from benchmarks.procstat import ProcessBook, cpu_between
 from benchmarks.raw_chain import run_raw_chain
 from benchmarks.report import load_average, machine, render, render_profile, write_between_markers
@@ -278,6 +287,14 @@ async def run(args: argparse.Namespace, workdir: Path, r: dict[str, Any]) -> Non
         tail = TopicTail(system.bootstrap, flow.on_record)
         await tail.start([tp for t in TOPICS for tp in await partitions(producer, t)])
         stack.push_async_callback(tail.stop)
+        state_tail = TopicTail(
+            system.bootstrap,
+            flow.on_record,
+            fetch_max_wait_ms=STATE_FETCH_WAIT_MS,
+            fetch_min_bytes=STATE_FETCH_BYTES,
+        )
+        await state_tail.start(await partitions(producer, STATE_TOPIC))
+        stack.push_async_callback(state_tail.stop)
         flow.start_publishers(args.publishers)
         stack.push_async_callback(flow.stop_publishers)
         customers = {

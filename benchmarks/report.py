@@ -111,8 +111,9 @@ def render(r: dict[str, Any]) -> str:
             "",
             f"{h['bought']} bought over {_fmt(h['seconds'])} s, {h['charged']} charged"
             f" (achieved {_fmt(h['achieved_per_s'])} /s, carts sent late: {h['carts_sent_late']})."
-            f" The partner view was polled every {_fmt(h['view_poll_ms'])} ms ({h['view_polls']}"
-            " polls): `link visible` is late by up to that plus one poll.",
+            " `link visible`: when ordering stored the link (its `subscriptions.state`"
+            f" record's time), each confirmed by a GET of the partner view ({h['view_polls']}"
+            " GETs).",
             "",
             *_table(
                 ["latency at half rate (ms)", "n", "p50", "p95", "p99", "max"],

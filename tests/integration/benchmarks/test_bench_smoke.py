@@ -31,6 +31,9 @@ def test_a_tiny_run_measures_every_phase_and_finds_every_charge_right(tmp_path: 
     assert r["max"]["client_cpu_ms_per_activation"] > 0
     assert r["half"]["charged"] == r["half"]["bought"] > 0
     assert r["half"]["latency"]["activate -> charge posted (topic)"]["count"] > 0
+    # Every link ordering stored (its state record) was confirmed by one GET, no more.
+    visible = r["half"]["latency"]["purchase -> link visible (partner view)"]["count"]
+    assert visible == r["half"]["view_polls"] == r["half"]["bought"]
     assert r["correctness"]["right"] == r["correctness"]["subscriptions"] > 0
     assert all(hop["events_per_s"] > 0 for hop in r["raw"]["hop_alone_batch"])
     assert r["raw"]["chain"]["messages_per_s"] > 0
