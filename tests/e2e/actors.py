@@ -144,3 +144,21 @@ class Publisher:
             f"/api/saas/subscriptions/{sid}/operations/{operation_id}",
             json={"status": status, **extra},
         )
+
+
+async def bought_and_charged(
+    partner: Partner, publisher: Publisher, line: dict[str, Any]
+) -> tuple[str, str]:
+    """`line` bought, its link resolved, a license assigned and the plan activated with its
+    seats, until the first charge is on the ledger: (customer id, subscription id)."""
+    cid, order = await partner.buy(line)
+    sid = order["lineItems"][0]["subscriptionId"]
+    sub = await partner.wait_for_subscription(
+        cid, sid, lambda s: s["activationLink"] is not None, "activation link"
+    )
+    await publisher.resolve(sub["activationLink"])
+    assert (await publisher.assign_licenses(sid, "ann")).status_code == 200
+    activated = await publisher.activate(sid, line["planId"], line["quantity"])
+    assert activated.status_code == 200, activated.text
+    await partner.wait_for_ledger(cid, sid, lambda c: c["totalCount"] >= 1, "first charge")
+    return cid, sid

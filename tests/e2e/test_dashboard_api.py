@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from services.dashboard.groups import service_groups
-from tests.e2e.actors import Partner, Publisher
+from tests.e2e.actors import Partner, Publisher, bought_and_charged
 from tests.e2e.conftest import System
 from tests.e2e.test_metrics import LINE, scrape, total
 from tests.support.polling import eventually
@@ -29,15 +29,7 @@ async def get_json(url: str) -> dict[str, Any]:
 async def test_lag_per_group_is_read_off_the_broker_and_drains_once_all_is_handled(
     system: System, partner: Partner, contoso: Publisher
 ) -> None:
-    cid, order = await partner.buy(LINE)
-    sid = order["lineItems"][0]["subscriptionId"]
-    sub = await partner.wait_for_subscription(
-        cid, sid, lambda s: s["activationLink"] is not None, "activation link"
-    )
-    await contoso.resolve(sub["activationLink"])
-    assert (await contoso.assign_licenses(sid, "ann")).status_code == 200
-    assert (await contoso.activate(sid, "standard", 2)).status_code == 200
-    await partner.wait_for_ledger(cid, sid, lambda c: c["totalCount"] >= 1, "first charge")
+    cid, sid = await bought_and_charged(partner, contoso, LINE)
 
     def drained(answer: dict[str, Any]) -> bool:
         groups = {g["group"]: g for g in answer["groups"]}

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.actors import Partner, Publisher
+from tests.e2e.actors import Partner, Publisher, bought_and_charged
 from tests.e2e.conftest import System
 from tests.support.polling import eventually
 
@@ -43,15 +43,7 @@ def log_lines(system: System) -> list[dict[str, Any]]:
 async def test_a_subscriptions_log_lines_share_its_correlation_id_across_services(
     system: System, partner: Partner, contoso: Publisher
 ) -> None:
-    cid, order = await partner.buy(LINE)
-    sid = order["lineItems"][0]["subscriptionId"]
-    sub = await partner.wait_for_subscription(
-        cid, sid, lambda s: s["activationLink"] is not None, "activation link"
-    )
-    await contoso.resolve(sub["activationLink"])
-    assert (await contoso.assign_licenses(sid, "ann")).status_code == 200
-    assert (await contoso.activate(sid, "standard", 1)).status_code == 200
-    await partner.wait_for_ledger(cid, sid, lambda c: c["totalCount"] >= 1, "first charge")
+    cid, sid = await bought_and_charged(partner, contoso, LINE)
     # A seat change, a request of its own: its webhook is posted by due work, not a handler.
     change = f"e2e-change-{uuid.uuid4()}"
     changed = await partner.ordering.patch(

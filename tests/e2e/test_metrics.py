@@ -13,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from shared.events.topics import ORDERING_SUBSCRIPTIONS
-from tests.e2e.actors import Partner, Publisher
+from tests.e2e.actors import Partner, Publisher, bought_and_charged
 from tests.e2e.conftest import System
 from tests.support.polling import eventually
 from tests.support.topics import publish_raw, read_records
@@ -128,15 +128,7 @@ async def test_a_purchase_and_its_activation_move_every_services_counters_and_hi
     }
     before = {name: await scrape(url) for name, url in urls.items()}
 
-    cid, order = await partner.buy(LINE)
-    sid = order["lineItems"][0]["subscriptionId"]
-    sub = await partner.wait_for_subscription(
-        cid, sid, lambda s: s["activationLink"] is not None, "activation link"
-    )
-    await contoso.resolve(sub["activationLink"])
-    assert (await contoso.assign_licenses(sid, "ann")).status_code == 200
-    assert (await contoso.activate(sid, "standard", 2)).status_code == 200
-    await partner.wait_for_ledger(cid, sid, lambda c: c["totalCount"] >= 1, "first charge")
+    cid, sid = await bought_and_charged(partner, contoso, LINE)
 
     async def shortfalls() -> list[str]:
         after = {name: await scrape(url) for name, url in urls.items()}
