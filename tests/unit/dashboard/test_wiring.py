@@ -12,6 +12,7 @@ import yaml
 from services.dashboard.groups import service_groups
 from services.dashboard.settings import DashboardSettings
 from services.launcher import SystemSettings, banner
+from shared.http.healthcheck import service_port
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -77,7 +78,9 @@ def test_compose_runs_the_dashboard_from_the_shared_image_with_its_credential_re
     assert dashboard["depends_on"] == {
         "kafka-topics": {"condition": "service_completed_successfully"}
     }
-    assert "8000/healthz" in " ".join(dashboard["healthcheck"]["test"])
+    # The image's own probe, which finds the dashboard's port from its command and env.
+    assert dashboard["healthcheck"]["test"] == ["CMD", "python", "-m", "shared.http.healthcheck"]
+    assert service_port(env, dashboard["command"]) == 8000
     # that environment passes the dashboard's own production checks
     for name, value in env.items():
         monkeypatch.setenv(name, "t" * 40 if name == "CSP_DASHBOARD_TOKEN" else str(value))
